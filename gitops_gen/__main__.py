@@ -1,0 +1,5 @@
+import sys
+
+from gitops_gen.cli import main
+
+sys.exit(main())

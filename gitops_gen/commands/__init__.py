@@ -1,0 +1,12 @@
+"""One module per command; ``register`` adds them all to the typer app."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add every command to ``app`` (idempotent: the CLI may be run many times in one process)."""
+    if getattr(app, "_gitops_gen_registered", False):
+        return
+    app._gitops_gen_registered = True  # type: ignore[attr-defined]
