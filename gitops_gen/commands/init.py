@@ -1,0 +1,48 @@
+"""``gitops-gen init``: write (or regenerate) the Kustomize tree from the spec, and commit it."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitops_gen import repo, tree
+from gitops_gen.spec import SPEC_FILE, parse_spec
+
+
+def default_spec_text() -> str:
+    return (files("gitops_gen") / "default_spec.yaml").read_text(encoding="utf-8")
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="The repository to write into (created if missing).")] = Path(),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite generated files that were edited by hand.")] = False,
+    no_commit: Annotated[bool, typer.Option("--no-commit", help="Write the files but do not commit them.")] = False,
+) -> int:
+    """Generate base/ and overlays/<env>/ from gitops-gen.yaml (written with defaults if missing), and commit."""
+    root = directory.resolve()
+    spec_file = root / SPEC_FILE
+    new_spec = not spec_file.exists()
+    spec_text = default_spec_text() if new_spec else spec_file.read_text(encoding="utf-8")
+    spec = parse_spec(spec_text, str(spec_file))
+
+    plan = tree.plan(spec, root, force=force)  # raises before anything is written
+    if new_spec:
+        plan.writes[SPEC_FILE] = spec_text
+    if not plan.changed_paths:
+        typer.echo(f"{root}: up to date with {SPEC_FILE}; nothing to commit")
+        return 0
+
+    root.mkdir(parents=True, exist_ok=True)
+    repo.ensure_repo(root)
+    plan.apply()
+    summary = f"{len(plan.writes)} written, {len(plan.deletes)} removed"
+    if no_commit:
+        typer.echo(f"{root}: {summary} (not committed)")
+        return 0
+    message = "gitops-gen init: generate the Mastodon tree" if new_spec else "gitops-gen init: regenerate from spec"
+    commit = repo.commit_paths(root, [root / path for path in plan.changed_paths], f"{message}\n\n{summary}")
+    typer.echo(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""))
+    return 0

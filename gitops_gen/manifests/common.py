@@ -1,0 +1,89 @@
+"""Names, labels and API versions shared by every manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_gen.spec import Resources, Spec
+
+KubeObject = dict[str, Any]
+
+MASTODON_UID = 991  # the uid and gid of the `mastodon` user in the official images
+SYSTEM_MOUNT = "/opt/mastodon/public/system"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Object names derived from the spec's ``name``: one place, so references cannot disagree."""
+
+    prefix: str
+
+    @property
+    def service_account(self) -> str:
+        return self.prefix
+
+    @property
+    def config(self) -> str:
+        return f"{self.prefix}-env"
+
+    @property
+    def secret(self) -> str:
+        return f"{self.prefix}-secrets"
+
+    @property
+    def system_claim(self) -> str:
+        return f"{self.prefix}-system"
+
+    def system_volume(self, overlay: str) -> str:
+        return f"{self.prefix}-{overlay}-system"
+
+    def workload(self, component: str) -> str:
+        return f"{self.prefix}-{component}"
+
+    def sidekiq(self, worker: str) -> str:
+        return f"{self.prefix}-sidekiq-{worker}"
+
+    def instance(self, overlay: str) -> str:
+        return f"{self.prefix}-{overlay}"
+
+
+def names(spec: Spec) -> Names:
+    return Names(spec.name)
+
+
+def selector_labels(spec: Spec, component: str) -> dict[str, str]:
+    """Labels a selector matches on: stable for the life of the Deployment (selectors are immutable)."""
+    return {"app.kubernetes.io/name": "mastodon", "app.kubernetes.io/part-of": spec.name,
+            "app.kubernetes.io/component": component}
+
+
+def labels(spec: Spec, component: str) -> dict[str, str]:
+    """The tracking labels on every object; the overlay adds ``app.kubernetes.io/instance``."""
+    return {**selector_labels(spec, component), "app.kubernetes.io/managed-by": "gitops-gen"}
+
+
+def metadata(spec: Spec, name: str, component: str, **extra: Any) -> KubeObject:
+    return {"name": name, "labels": labels(spec, component), **extra}
+
+
+def resources(value: Resources) -> KubeObject:
+    """Only the quantities the spec sets; an absent limit stays absent."""
+    out: KubeObject = {}
+    for kind in ("requests", "limits"):
+        quantities = getattr(value, kind).model_dump(exclude_none=True)
+        if quantities:
+            out[kind] = {key: str(quantity) for key, quantity in quantities.items()}
+    return out
+
+
+def pdb_api_version(spec: Spec) -> str:
+    return "policy/v1" if spec.kube_minor >= 21 else "policy/v1beta1"
+
+
+def cronjob_api_version(spec: Spec) -> str:
+    return "batch/v1" if spec.kube_minor >= 21 else "batch/v1beta1"
+
+
+def hpa_api_version(spec: Spec) -> str:
+    return "autoscaling/v2" if spec.kube_minor >= 23 else "autoscaling/v2beta2"

@@ -1,0 +1,242 @@
+"""What one overlay (environment) adds to the base: configuration, exposure, storage, disruption budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gitops_gen.manifests.common import KubeObject, metadata, names, pdb_api_version, resources, selector_labels
+from gitops_gen.manifests.workloads import STREAMING_PORT, WEB_PORT, uses_shared_volume
+from gitops_gen.spec import ComponentOverride, Resources, Spec
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment as one overlay runs it: its name, selector, container and effective settings."""
+
+    name: str
+    component: str
+    container: str
+    replicas: int
+    resources: Resources
+    selector: dict[str, str]
+    overridden: bool
+
+
+def workloads(spec: Spec, overlay: str) -> list[Workload]:
+    """Every Deployment of ``overlay`` with the overlay's replicas and resources applied."""
+    n, env = names(spec), spec.overlays[overlay]
+
+    def effective(component: str, name: str, container: str, replicas: int, res: Resources,
+                  override: ComponentOverride | None, selector: dict[str, str]) -> Workload:
+        over = override or ComponentOverride()
+        return Workload(name, component, container,
+                        over.replicas if over.replicas is not None else replicas,
+                        over.resources or res, selector,
+                        overridden=over.replicas is not None or over.resources is not None)
+
+    found = [
+        effective("web", n.workload("web"), "web", spec.web.replicas, spec.web.resources, env.web,
+                  selector_labels(spec, "web")),
+        effective("streaming", n.workload("streaming"), "streaming", spec.streaming.replicas,
+                  spec.streaming.resources, env.streaming, selector_labels(spec, "streaming")),
+    ]
+    for worker in spec.sidekiq:
+        selector = {**selector_labels(spec, "sidekiq"), "gitops-gen.io/sidekiq-worker": worker.name}
+        found.append(effective("sidekiq", n.sidekiq(worker.name), "sidekiq", worker.replicas, worker.resources,
+                               env.sidekiq.get(worker.name), selector))
+    return found
+
+
+def local_domain(spec: Spec, overlay: str) -> str:
+    return spec.overlays[overlay].local_domain or spec.mastodon.local_domain
+
+
+def service_host(host: str, namespace: str) -> str:
+    """A bare Service name means one in the overlay's namespace, reached by its cluster FQDN."""
+    return host if "." in host or ":" in host else f"{host}.{namespace}.svc.cluster.local"
+
+
+def config_literals(spec: Spec, overlay: str) -> list[str]:
+    """The non-secret configuration, as ``KEY=value`` for kustomize's configMapGenerator."""
+    namespace = spec.overlay_namespace(overlay)
+    m = spec.mastodon
+    values: dict[str, Any] = {
+        "LOCAL_DOMAIN": local_domain(spec, overlay),
+        "WEB_DOMAIN": m.web_domain,
+        "RAILS_ENV": "production",
+        "NODE_ENV": "production",
+        "RAILS_LOG_TO_STDOUT": "enabled",
+        "RAILS_SERVE_STATIC_FILES": "true",
+        "DB_HOST": service_host(m.database.host, namespace),
+        "DB_PORT": m.database.port,
+        "DB_NAME": m.database.name,
+        "DB_USER": m.database.user,
+        "REDIS_HOST": service_host(m.redis.host, namespace),
+        "REDIS_PORT": m.redis.port,
+    }
+    if m.s3:
+        values |= {"S3_ENABLED": "true", "S3_BUCKET": m.s3.bucket, "S3_ENDPOINT": m.s3.endpoint,
+                   "S3_REGION": m.s3.region, "S3_ALIAS_HOST": m.s3.alias_host}
+    if m.smtp:
+        values |= {"SMTP_SERVER": m.smtp.server, "SMTP_PORT": m.smtp.port, "SMTP_FROM_ADDRESS": m.smtp.from_address}
+    values |= m.extra_env
+    return [f"{key}={value}" for key, value in values.items() if value is not None]
+
+
+def ingress(spec: Spec, overlay: str) -> KubeObject | None:
+    if spec.expose.type != "Ingress":
+        return None
+    n, host, settings = names(spec), local_domain(spec, overlay), spec.expose.ingress
+
+    def path(prefix: str, component: str, port: int) -> KubeObject:
+        return {"path": prefix, "pathType": "Prefix",
+                "backend": {"service": {"name": n.workload(component), "port": {"number": port}}}}
+
+    ingress_spec: KubeObject = {
+        "tls": [{"hosts": [host], "secretName": settings.tls_secret or f"{spec.name}-tls"}],
+        "rules": [{"host": host, "http": {"paths": [path("/api/v1/streaming", "streaming", STREAMING_PORT),
+                                                    path("/", "web", WEB_PORT)]}}],
+    }
+    if settings.class_name:
+        ingress_spec = {"ingressClassName": settings.class_name, **ingress_spec}
+    meta = metadata(spec, spec.name, "ingress")
+    if settings.annotations:
+        meta["annotations"] = dict(settings.annotations)
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": ingress_spec}
+
+
+def storage(spec: Spec, overlay: str) -> list[KubeObject]:
+    """The ReadWriteMany claim for ``public/system``: from a storage class, or bound to a static NFS volume."""
+    if not uses_shared_volume(spec):
+        return []
+    n, system = names(spec), spec.storage.system
+    claim_spec: KubeObject = {"accessModes": ["ReadWriteMany"],
+                              "resources": {"requests": {"storage": str(system.size)}}}
+    objects: list[KubeObject] = []
+    if system.nfs:
+        volume = n.system_volume(overlay)
+        # Bound by label, and with an empty class so no provisioner races to create a volume of its own.
+        claim_spec |= {"storageClassName": "", "selector": {"matchLabels": {"gitops-gen.io/volume": volume}}}
+        pv_meta = metadata(spec, volume, "storage")
+        pv_meta["labels"]["gitops-gen.io/volume"] = volume
+        objects.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": pv_meta, "spec": {
+            "capacity": {"storage": str(system.size)},
+            "accessModes": ["ReadWriteMany"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "nfs": {"server": system.nfs.server, "path": system.nfs.path},
+        }})
+    elif system.storage_class:
+        claim_spec["storageClassName"] = system.storage_class
+    objects.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": metadata(spec, n.system_claim, "storage"), "spec": claim_spec})
+    return objects
+
+
+def disruption_budgets(spec: Spec, overlay: str) -> list[KubeObject]:
+    """One PodDisruptionBudget per workload that runs more than one replica in this overlay."""
+    return [{"apiVersion": pdb_api_version(spec), "kind": "PodDisruptionBudget",
+             "metadata": metadata(spec, w.name, w.component),
+             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(w.selector)}}}
+            for w in workloads(spec, overlay) if w.replicas > 1]
+
+
+def workload_patches(spec: Spec, overlay: str) -> list[KubeObject]:
+    """Strategic-merge patches for the workloads whose replicas or resources differ in this overlay."""
+    patches = []
+    for w in workloads(spec, overlay):
+        if not w.overridden:
+            continue
+        override = spec.overlays[overlay]
+        changes = {"web": override.web, "streaming": override.streaming}.get(w.component) or next(
+            (o for name, o in override.sidekiq.items() if names(spec).sidekiq(name) == w.name))
+        patch_spec: KubeObject = {}
+        if changes.replicas is not None:
+            patch_spec["replicas"] = changes.replicas
+        if changes.resources is not None:
+            patch_spec["template"] = {"spec": {"containers": [{"name": w.container,
+                                                                "resources": resources(changes.resources)}]}}
+        patches.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": w.name},
+                        "spec": patch_spec})
+    return patches
+
+
+def nginx_upstreams(spec: Spec, overlay: str) -> str | None:
+    """An external nginx load balancer's configuration for NodePort exposure over the given nodes."""
+    ports, nodes = spec.expose.node_ports, spec.expose.load_balancer_nodes
+    if spec.expose.type != "NodePort" or not nodes or ports.web is None or ports.streaming is None:
+        return None
+    host = local_domain(spec, overlay)
+    upstream = f"{spec.name}_{overlay}".replace("-", "_")
+
+    def servers(port: int) -> str:
+        return "\n".join(f"    server {node}:{port} max_fails=3 fail_timeout=10s;" for node in nodes)
+
+    return f"""# nginx load balancer for {host}: include this file in the http block.
+# Node ports: web {ports.web}, streaming {ports.streaming}; nodes: {", ".join(nodes)}.
+upstream {upstream}_web {{
+{servers(ports.web)}
+    keepalive 32;
+}}
+
+upstream {upstream}_streaming {{
+{servers(ports.streaming)}
+    keepalive 32;
+}}
+
+map $http_upgrade $connection_upgrade {{
+    default upgrade;
+    ''      close;
+}}
+
+server {{
+    listen 80;
+    listen [::]:80;
+    server_name {host};
+    location / {{ return 301 https://$host$request_uri; }}
+}}
+
+server {{
+    listen 443 ssl;
+    listen [::]:443 ssl;
+    http2 on;
+    server_name {host};
+    ssl_certificate     /etc/nginx/tls/{host}/fullchain.pem;
+    ssl_certificate_key /etc/nginx/tls/{host}/privkey.pem;
+    client_max_body_size 99m;
+
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_http_version 1.1;
+
+    location /api/v1/streaming {{
+        proxy_pass http://{upstream}_streaming;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        proxy_buffering off;
+        proxy_read_timeout 1h;
+        tcp_nodelay on;
+    }}
+
+    location ~ ^/(packs|assets|avatars|emoji|headers|sounds)/ {{
+        proxy_pass http://{upstream}_web;
+        proxy_set_header Connection "";
+        add_header Cache-Control "public, max-age=31536000, immutable";
+    }}
+
+    location /system/ {{
+        proxy_pass http://{upstream}_web;
+        proxy_set_header Connection "";
+        add_header Cache-Control "public, max-age=31536000, immutable";
+        add_header X-Content-Type-Options nosniff;
+    }}
+
+    location / {{
+        proxy_pass http://{upstream}_web;
+        proxy_set_header Connection "";
+    }}
+}}
+"""

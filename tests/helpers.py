@@ -1,0 +1,86 @@
+"""Test helpers: real git repositories built from a dict of files, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gitops_gen.cli import main
+
+SEED_SPEC = """\
+name: mastodon
+kubeVersion: "1.20"
+mastodon:
+  localDomain: social.example.net
+  database: {host: pgset-primary.bluecore-net.svc.cluster.local, port: 5432}
+  redis: {host: ext-redis-server.bluecore-net.svc.cluster.local, port: 6379}
+web:
+  replicas: 2
+  concurrency: 2
+  maxThreads: 3
+  resources: {requests: {cpu: 200m, memory: 768Mi}, limits: {cpu: 300m, memory: 768Mi}}
+streaming:
+  replicas: 2
+  resources: {requests: {cpu: 200m, memory: 512Mi}, limits: {cpu: 300m, memory: 512Mi}}
+sidekiq:
+  - name: default
+    queues: [default]
+    concurrency: 20
+    replicas: 2
+    resources: {requests: {cpu: 200m, memory: 512Mi}, limits: {cpu: 300m, memory: 512Mi}}
+  - name: other
+    queues: [mailers, pull, push]
+    concurrency: 20
+    replicas: 2
+    resources: {requests: {cpu: 200m, memory: 1024Mi}, limits: {cpu: 300m, memory: 1024Mi}}
+storage:
+  system:
+    size: 40Gi
+    nfs: {server: 192.0.2.129, path: /Pool-1/share_root/sns_ap/live/public/system}
+expose:
+  type: NodePort
+  nodePorts: {web: 31300, streaming: 31400}
+  loadBalancerNodes: [192.0.2.132, 192.0.2.143, 192.0.2.171, 192.0.2.172, 192.0.2.173]
+overlays:
+  production: {namespace: bluecore-net}
+"""
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
+    """Run gitops-gen in-process and capture what it printed."""
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return CliResult(code, captured.out, captured.err)
+
+
+def git(directory: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, check=True).stdout
+
+
+def build_file_tree(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def commit_all(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file below ``root`` except .git, with its content: for 'nothing changed' assertions."""
+    return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(root).parts}

@@ -1,0 +1,98 @@
+"""The spec: defaults, the seed's file, and every kind of bad input named precisely."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitops_gen.commands.init import default_spec_text
+from gitops_gen.errors import GitopsGenError
+from gitops_gen.spec import DEFAULT_KUBE_VERSION, json_schema, parse_spec
+from tests.helpers import SEED_SPEC, run_cli, snapshot
+
+PACKAGE = Path(__file__).resolve().parent.parent / "gitops_gen"
+
+
+def test_an_empty_spec_describes_a_working_default() -> None:
+    spec = parse_spec("")
+    assert spec.images.mastodon.repository == "ghcr.io/mastodon/mastodon"
+    assert spec.images.streaming.repository == "ghcr.io/mastodon/mastodon-streaming"
+    assert sorted(spec.overlays) == ["production", "staging"]
+    assert spec.expose.type == "Ingress"
+
+
+def test_the_default_spec_file_matches_the_model_defaults() -> None:
+    written = parse_spec(default_spec_text())
+    assert written.kube_version == DEFAULT_KUBE_VERSION
+    assert written.sidekiq == parse_spec("").sidekiq
+
+
+def test_the_seed_spec_is_accepted_as_written() -> None:
+    spec = parse_spec(SEED_SPEC)
+    assert [w.name for w in spec.sidekiq] == ["default", "other"]
+    assert spec.kube_minor == 20
+    assert spec.storage.system.nfs is not None and spec.storage.system.nfs.server == "192.0.2.129"
+
+
+def test_the_shipped_json_schema_is_the_models_schema() -> None:
+    shipped = json.loads((PACKAGE / "spec.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(json_schema()))
+
+
+BAD_SPECS = [
+    ("unknown key with a near miss", "web:\n  replicsa: 2\n", "gitops-gen.yaml:2: web.replicsa: unknown field "
+     "'replicsa'; did you mean 'replicas'?"),
+    ("sidekiq concurrency zero", "sidekiq:\n  - name: a\n    queues: [default]\n    concurrency: 0\n",
+     "gitops-gen.yaml:4: sidekiq[0].concurrency:"),
+    ("sidekiq concurrency not an integer", "sidekiq:\n  - name: a\n    queues: [default]\n    concurrency: 2.5\n",
+     "gitops-gen.yaml:4: sidekiq[0].concurrency:"),
+    ("two scheduler workers", "sidekiq:\n  - name: a\n    queues: [scheduler]\n  - name: b\n    queues: [pull, "
+     "scheduler]\n", "gitops-gen.yaml:5: sidekiq[1].queues: only one sidekiq worker may run the scheduler queue"),
+    ("scheduler with two replicas", "sidekiq:\n  - name: a\n    queues: [scheduler]\n    replicas: 2\n",
+     "gitops-gen.yaml:4: sidekiq[0].replicas:"),
+    ("scheduler scaled in an overlay", "sidekiq:\n  - name: a\n    queues: [scheduler]\noverlays:\n  prod:\n"
+     "    sidekiq:\n      a: {replicas: 3}\n", "gitops-gen.yaml:7: overlays.prod.sidekiq.a.replicas:"),
+    ("node port out of range", "expose:\n  type: NodePort\n  nodePorts: {web: 8080}\n",
+     "gitops-gen.yaml:3: expose.nodePorts.web:"),
+    ("node port used twice", "expose:\n  type: NodePort\n  nodePorts: {web: 31000, streaming: 31000}\n",
+     "gitops-gen.yaml:3: expose.nodePorts.streaming: node port 31000 is used twice"),
+    ("invalid image tag", "images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: 'v4..1;rm -rf'}\n",
+     "gitops-gen.yaml:2: images.mastodon.tag:"),
+    ("invalid image repository", "images:\n  mastodon: {repository: GHCR.io/Mastodon/Mastodon!}\n",
+     "gitops-gen.yaml:2: images.mastodon.repository:"),
+    ("quantity 12GB", "web:\n  resources:\n    limits: {memory: 12GB}\n",
+     "gitops-gen.yaml:3: web.resources.limits.memory: '12GB' is not a Kubernetes resource quantity"),
+    ("negative quantity", "web:\n  resources:\n    requests: {cpu: -1}\n",
+     "gitops-gen.yaml:3: web.resources.requests.cpu: -1 is not a Kubernetes resource quantity"),
+    ("overlay name not DNS-1123", "overlays:\n  Prod_1: {}\n", "gitops-gen.yaml:2: overlays.Prod_1: 'Prod_1' is not "
+     "a DNS-1123 label"),
+    ("NFS without path", "storage:\n  system:\n    nfs: {server: 192.0.2.1}\n",
+     "gitops-gen.yaml:3: storage.system.nfs.path: Field required"),
+    ("NFS without server", "storage:\n  system:\n    nfs: {path: /export}\n",
+     "gitops-gen.yaml:3: storage.system.nfs.server: Field required"),
+    ("YAML that does not parse", "web:\n  replicas: [1,\nstreaming: {}\n", "gitops-gen.yaml:4:1: YAML does not parse"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in BAD_SPECS], ids=[i for i, _, _ in BAD_SPECS])
+def test_bad_spec_is_named_precisely(text: str, expected: str) -> None:
+    with pytest.raises(GitopsGenError) as raised:
+        parse_spec(text, "gitops-gen.yaml")
+    assert str(raised.value).startswith(expected)
+    assert "\n" not in str(raised.value)
+    assert raised.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in BAD_SPECS], ids=[i for i, _, _ in BAD_SPECS])
+def test_init_with_a_bad_spec_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         text: str, expected: str) -> None:
+    (tmp_path / "gitops-gen.yaml").write_text(text)
+    before = snapshot(tmp_path)
+    result = run_cli(capsys, "init", str(tmp_path))
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1
+    assert result.err.startswith(f"gitops-gen: error: {tmp_path / expected}")
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / ".git").exists()
