@@ -22,7 +22,7 @@ import yaml
 
 from gitops_gen import yamlio
 from gitops_gen.errors import GeneratedFileEditedError
-from gitops_gen.manifests import environment, workloads
+from gitops_gen.manifests import environment, migrations, workloads
 from gitops_gen.manifests.common import KubeObject, labels, names
 from gitops_gen.spec import SPEC_FILE, Spec
 
@@ -81,6 +81,7 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     ingress = environment.ingress(spec, overlay)
     if ingress:
         files.append(GeneratedFile(f"{root}/ingress.yaml", [ingress]))
+    files.append(GeneratedFile(f"{root}/migrations.yaml", migrations.jobs(spec)))
     budgets = environment.disruption_budgets(spec, overlay)
     if budgets:
         files.append(GeneratedFile(f"{root}/disruption-budgets.yaml", budgets))
@@ -96,7 +97,8 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
         "resources": ["../../base", *(PurePosixPath(file.path).name for file in files)],
         "labels": [{"pairs": {"app.kubernetes.io/instance": n.instance(overlay)}, "includeTemplates": True}],
         "configMapGenerator": [{"name": n.config, "literals": environment.config_literals(spec, overlay),
-                                "options": {"labels": labels(spec, "config")}}],
+                                "options": {"labels": labels(spec, "config"),
+                                            "annotations": dict(migrations.CONFIG_HOOK_ANNOTATIONS)}}],
         "images": [{"name": ref.repository, "newTag": tag or ref.tag}
                    for ref in (spec.images.mastodon, spec.images.streaming)],
     }

@@ -1,0 +1,69 @@
+"""Database migrations as Jobs, ordered for Argo CD (hooks) and Flux (component labels + dependsOn).
+
+Upgrades need ``rails db:migrate`` twice: before new pods start, skipping post-deployment migrations, and
+after they are up, in full. The pre-deploy Job runs ``db:prepare``, which on an empty database loads the
+schema (first install) and on an existing one migrates.
+
+- Argo CD: PreSync / PostSync hooks with ``BeforeHookCreation``, so each sync recreates them (a Job is
+  immutable, and a fixed name must not block the next upgrade). The configuration they read is generated
+  as a PreSync hook one wave earlier: on a first sync nothing else exists yet when PreSync hooks run.
+- Flux: no hooks; the overlay is split by ``app.kubernetes.io/component`` into Kustomizations chained with
+  ``dependsOn`` (``manifests/sync.py``). The force annotation makes kustomize-controller recreate a Job whose
+  template changed (a new image) instead of failing on the immutable field.
+
+The Jobs run the main image, so the overlay's ``images:`` entry (moved by ``bump-image``) moves them too.
+"""
+
+from __future__ import annotations
+
+from gitops_gen.manifests.common import KubeObject, metadata, names
+from gitops_gen.manifests.workloads import mastodon_container
+from gitops_gen.spec import Spec
+
+PRE_COMPONENT = "migrate-pre"
+POST_COMPONENT = "migrate-post"
+ARGO_HOOK = "argocd.argoproj.io/hook"
+ARGO_DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
+ARGO_WAVE = "argocd.argoproj.io/sync-wave"
+FLUX_FORCE = "kustomize.toolkit.fluxcd.io/force"
+
+CONFIG_HOOK_ANNOTATIONS = {ARGO_HOOK: "PreSync", ARGO_DELETE_POLICY: "BeforeHookCreation", ARGO_WAVE: "-1"}
+
+
+def _job(spec: Spec, suffix: str, component: str, hook: str, command: list[str], env: list[KubeObject]
+         ) -> KubeObject:
+    meta = metadata(spec, names(spec).workload(suffix), component)
+    meta["annotations"] = {ARGO_HOOK: hook, ARGO_DELETE_POLICY: "BeforeHookCreation", ARGO_WAVE: "0",
+                           FLUX_FORCE: "enabled"}
+    container = mastodon_container(spec, "migrate", command, env)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 3,
+            "activeDeadlineSeconds": 3600,
+            "template": {
+                "metadata": {"labels": dict(meta["labels"])},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": names(spec).service_account,
+                    "securityContext": {"runAsUser": 991, "runAsGroup": 991, "runAsNonRoot": True},
+                    "containers": [container],
+                },
+            },
+        },
+    }
+
+
+def pre_deploy(spec: Spec) -> KubeObject:
+    return _job(spec, "db-migrate-pre", PRE_COMPONENT, "PreSync", ["bundle", "exec", "rails", "db:prepare"],
+                [{"name": "SKIP_POST_DEPLOYMENT_MIGRATIONS", "value": "true"}])
+
+
+def post_deploy(spec: Spec) -> KubeObject:
+    return _job(spec, "db-migrate-post", POST_COMPONENT, "PostSync", ["bundle", "exec", "rails", "db:migrate"], [])
+
+
+def jobs(spec: Spec) -> list[KubeObject]:
+    return [pre_deploy(spec), post_deploy(spec)]
