@@ -168,16 +168,7 @@ def push_with_rebase(
     most ``attempts`` times in all. A rebase conflict is aborted (the branch is left as it was) and reported.
     """
     repo = _open(directory)
-    try:
-        branch = repo.active_branch
-    except TypeError as error:
-        raise RepoError(f"{top_level(directory)}: HEAD is detached; check out a branch before --push") from error
-    tracking = branch.tracking_branch()
-    if tracking is None:
-        raise RepoError(
-            f"branch {branch.name} tracks no remote branch: "
-            f"run `git push -u <remote> {branch.name}` once, or drop --push"
-        )
+    tracking = _tracking_branch(repo, directory)
     remote, remote_branch = tracking.remote_name, tracking.remote_head
     rebases = 0
     with repo.git.custom_environment(GIT_TERMINAL_PROMPT="0"):
@@ -198,6 +189,25 @@ def push_with_rebase(
         f"the remote branch {remote}/{remote_branch} kept moving: "
         f"{attempts} pushes were rejected; run the command again"
     )
+
+
+def upstream(directory: Path) -> str:
+    """The remote branch the current branch tracks (``origin/main``); ``RepoError`` when there is none."""
+    return str(_tracking_branch(_open(directory), directory).name)
+
+
+def _tracking_branch(repo: git.Repo, directory: Path) -> git.RemoteReference:
+    try:
+        branch = repo.active_branch
+    except TypeError as error:
+        raise RepoError(f"{top_level(directory)}: HEAD is detached; check out a branch before --push") from error
+    tracking = branch.tracking_branch()
+    if tracking is None:
+        raise RepoError(
+            f"branch {branch.name} tracks no remote branch: "
+            f"run `git push -u <remote> {branch.name}` once, or drop --push"
+        )
+    return tracking
 
 
 def _fetch(repo: git.Repo, remote: str) -> None:

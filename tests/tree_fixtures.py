@@ -125,3 +125,30 @@ def build_tree(
 def commit_all(root: Path, message: str) -> None:
     git(root, "add", "--all")
     git(root, "commit", "--quiet", "--no-verify", "-m", message)
+
+
+def snapshot(root: Path) -> dict[str, object]:
+    """Everything a refused command must leave alone: HEAD, index and work tree status, and every file's bytes."""
+    files = {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+    state: dict[str, object] = {"files": files}
+    if (root / ".git").exists():
+        state["head"] = git(root, "rev-parse", "HEAD")
+        state["status"] = git(root, "status", "--porcelain")
+        state["index"] = git(root, "ls-files", "--stage")
+    return state
+
+
+def add_remote(root: Path, bare: Path) -> None:
+    """Create a bare repository at ``bare``, push ``main`` to it and make ``main`` track it."""
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(bare)], check=True)
+    git(root, "remote", "add", "origin", str(bare))
+    git(root, "push", "--quiet", "-u", "origin", "main")
+
+
+def clone(bare: Path, destination: Path) -> Path:
+    subprocess.run(["git", "clone", "--quiet", str(bare), str(destination)], check=True, capture_output=True)
+    return destination

@@ -38,6 +38,8 @@ def report_and_carry_out(
     # The message is rendered before anything is written: a bad --message template must change nothing.
     message = commit_message(template, plan.changes, extra)
     refuse_uncommitted(tree, plan)
+    if push:
+        repo.upstream(tree)  # no upstream: refuse now rather than commit, fail and undo
     for change in plan.changes:
         typer.echo(f"{change.overlay}: {change.entry.name} {change.old_version} -> {change.new_version}")
     if dry_run:
