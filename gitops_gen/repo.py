@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -86,3 +89,153 @@ def export_tree(directory: Path, ref: str, destination: Path) -> str:
 def _first_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[0].removeprefix("stderr: ").strip("'") if lines else "no message"
+
+
+# --- what bump-image and promote need: cleanliness checks, undo, and a push that survives a race ---------------
+
+
+def uncommitted(directory: Path, paths: Iterable[Path]) -> list[str]:
+    """Those of ``paths`` (relative to the work tree root) that are untracked or differ from HEAD in the index
+    or the work tree."""
+    repo = _open(directory)
+    root = top_level(directory).resolve()
+    relative = sorted({str(path.resolve().relative_to(root)) for path in paths})
+    if not relative:
+        return []
+    try:
+        status = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", *relative)
+    except GitCommandError as error:
+        raise RepoError(f"git status failed in {root}: {_first_line(error.stderr)}") from error
+    # -z records are "XY path"; a rename adds its source path as a record of its own, which we skip.
+    dirty: list[str] = []
+    records = iter(status.split("\0"))
+    for record in records:
+        if len(record) < 4:
+            continue
+        dirty.append(record[3:])
+        if record[0] in "RC":
+            next(records, None)
+    return sorted(dirty)
+
+
+def head_commit(directory: Path) -> str | None:
+    """The commit HEAD points at, or None in a repository without commits."""
+    repo = _open(directory)
+    return str(repo.head.commit.hexsha) if repo.head.is_valid() else None
+
+
+def unstage(directory: Path, paths: Iterable[Path]) -> None:
+    """Make the index entries of ``paths`` match HEAD again (undo a ``git add`` of them)."""
+    repo = _open(directory)
+    root = top_level(directory).resolve()
+    relative = sorted({str(path.resolve().relative_to(root)) for path in paths})
+    if relative and repo.head.is_valid():
+        try:
+            repo.git.reset("-q", "HEAD", "--", *relative)
+        except GitCommandError as error:
+            raise RepoError(f"git could not unstage {', '.join(relative)}: {_first_line(error.stderr)}") from error
+
+
+def undo_commits(directory: Path, commit: str) -> None:
+    """Move the current branch back to ``commit`` (``git reset --keep``: local changes elsewhere survive)."""
+    repo = _open(directory)
+    try:
+        repo.git.reset("--keep", commit)
+    except GitCommandError as error:
+        raise RepoError(
+            f"git could not move {top_level(directory)} back to {commit[:12]}: {_first_line(error.stderr)}; "
+            f"run `git reset --keep {commit[:12]}` after resolving it"
+        ) from error
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """Where a push went and what it took: ``attempts`` pushes, ``rebases`` rebases onto a moved remote."""
+
+    remote: str
+    branch: str
+    attempts: int
+    rebases: int
+
+
+def push_with_rebase(
+    directory: Path, *, attempts: int = 5, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep
+) -> PushResult:
+    """Push the current branch to the branch it tracks, never forcing.
+
+    Before each push the remote is fetched and, if it moved, the local commits are rebased onto it. A push
+    that is rejected because the remote moved in between is retried after ``backoff * 2**n`` seconds, at
+    most ``attempts`` times in all. A rebase conflict is aborted (the branch is left as it was) and reported.
+    """
+    repo = _open(directory)
+    tracking = _tracking_branch(repo, directory)
+    remote, remote_branch = tracking.remote_name, tracking.remote_head
+    rebases = 0
+    with repo.git.custom_environment(GIT_TERMINAL_PROMPT="0"):
+        for attempt in range(1, attempts + 1):
+            if _fetch_and_rebase(repo, remote, tracking.path):
+                rebases += 1
+            try:
+                repo.git.push(remote, f"HEAD:refs/heads/{remote_branch}")
+            except GitCommandError as error:
+                _fetch(repo, remote)
+                if not _remote_moved(repo, tracking.path):
+                    raise RepoError(f"git push to {remote} failed: {_first_line(error.stderr)}") from error
+                if attempt < attempts:
+                    sleep(backoff * 2 ** (attempt - 1))
+                continue
+            return PushResult(remote, remote_branch, attempt, rebases)
+    raise RepoError(
+        f"the remote branch {remote}/{remote_branch} kept moving: "
+        f"{attempts} pushes were rejected; run the command again"
+    )
+
+
+def upstream(directory: Path) -> str:
+    """The remote branch the current branch tracks (``origin/main``); ``RepoError`` when there is none."""
+    return str(_tracking_branch(_open(directory), directory).name)
+
+
+def _tracking_branch(repo: git.Repo, directory: Path) -> git.RemoteReference:
+    try:
+        branch = repo.active_branch
+    except TypeError as error:
+        raise RepoError(f"{top_level(directory)}: HEAD is detached; check out a branch before --push") from error
+    tracking = branch.tracking_branch()
+    if tracking is None:
+        raise RepoError(
+            f"branch {branch.name} tracks no remote branch: "
+            f"run `git push -u <remote> {branch.name}` once, or drop --push"
+        )
+    return tracking
+
+
+def _fetch(repo: git.Repo, remote: str) -> None:
+    try:
+        repo.git.fetch("--quiet", remote)
+    except GitCommandError as error:
+        raise RepoError(f"git fetch {remote} failed: {_first_line(error.stderr)}") from error
+
+
+def _remote_moved(repo: git.Repo, tracking: str) -> bool:
+    """True when the remote-tracking branch has commits that HEAD does not contain."""
+    try:
+        remote_tip = repo.commit(tracking)
+    except (BadName, ValueError):
+        return False  # the remote branch does not exist yet: the push creates it
+    return not repo.is_ancestor(remote_tip, repo.head.commit)
+
+
+def _fetch_and_rebase(repo: git.Repo, remote: str, tracking: str) -> bool:
+    _fetch(repo, remote)
+    if not _remote_moved(repo, tracking):
+        return False
+    try:
+        repo.git.rebase("--autostash", "--no-verify", tracking)
+    except GitCommandError as error:
+        with contextlib.suppress(GitCommandError):
+            repo.git.rebase("--abort")
+        raise RepoError(
+            f"the remote branch {tracking} changed the same lines; rebase stopped: {_first_line(error.stderr)}"
+        ) from error
+    return True

@@ -7,13 +7,16 @@ comments, key order and quoting survive, and so that errors can name the line a 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gitops_gen.errors import InputError
 
@@ -82,3 +85,177 @@ def _walk_lines(node: Any, path: FieldPath) -> Iterator[tuple[FieldPath, int]]:
 def read_round_trip(path: Path) -> Any:
     """Read and parse a file with ``load_round_trip``."""
     return load_round_trip(path.read_text(encoding="utf-8"), str(path))
+
+
+# --- in-place edits of scalar values -------------------------------------------------------------------------
+#
+# A round-trip dump re-renders the whole file: ruamel keeps comments and key order, but not every spacing,
+# indentation or line-folding choice a person made. Edits of `images:` must leave everything but the values
+# they change byte for byte as it was, so they are spliced into the original text at the positions the
+# parser reports, and the result is parsed again to prove it holds exactly the intended data.
+
+
+class YamlEditError(InputError):
+    """A YAML file cannot be edited in place without changing more than the values asked for."""
+
+
+@dataclass(frozen=True)
+class ScalarEdit:
+    """Set the string value at ``path`` (the last element is a mapping key), or remove the key (``None``).
+
+    A missing key is added after the mapping's last key, in the style of its neighbours.
+    """
+
+    path: FieldPath
+    value: str | None
+
+
+def edit_scalars(text: str, source: str, edits: Sequence[ScalarEdit]) -> str:
+    """Return ``text`` with ``edits`` applied and every other character unchanged.
+
+    Raise ``YamlSyntaxError`` when ``text`` does not parse and ``YamlEditError`` (naming ``source`` and the
+    field) when an edit cannot be made in place: the parent is not a mapping, the value is not a plain or
+    quoted scalar, or it is shared through an anchor.
+    """
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom):]
+    newline = "\r\n" if "\r\n" in body else "\n"
+    try:
+        root = _round_trip().compose(body)
+    except MarkedYAMLError as error:
+        raise _syntax_error(error, source) from error
+    except YAMLError as error:
+        raise YamlSyntaxError(f"{source}: YAML does not parse: {error}") from error
+    splices: list[tuple[int, int, str]] = []
+    for edit in edits:
+        splices.append(_splice_for(body, root, edit, source, newline))
+    result = body
+    previous_start = len(body) + 1
+    for start, end, replacement in sorted(splices, key=lambda s: (s[0], s[1]), reverse=True):
+        if end > previous_start:
+            raise YamlEditError(f"{source}: two edits overlap near character {start}; edit one field at a time")
+        result = result[:start] + replacement + result[end:]
+        previous_start = start
+    _verify_edits(body, result, source, edits)
+    return bom + result
+
+
+def _syntax_error(error: MarkedYAMLError, source: str) -> YamlSyntaxError:
+    mark = error.problem_mark or error.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    return YamlSyntaxError(f"{where}: YAML does not parse: {error.problem or error.context}")
+
+
+def _dotted(path: FieldPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _parent_mapping(root: Node | None, path: FieldPath, source: str) -> MappingNode:
+    node = root
+    for depth, part in enumerate(path):
+        child: Node | None = None
+        if isinstance(part, int) and isinstance(node, SequenceNode) and 0 <= part < len(node.value):
+            child = node.value[part]
+        elif isinstance(part, str) and isinstance(node, MappingNode):
+            child = next((value for key, value in node.value if key.value == part), None)
+        if child is None:
+            raise YamlEditError(f"{source}: {_dotted(path[: depth + 1])} does not exist")
+        node = child
+    if not isinstance(node, MappingNode):
+        raise YamlEditError(f"{source}: {_dotted(path) or 'the document'} is not a mapping")
+    return node
+
+
+def _splice_for(text: str, root: Node | None, edit: ScalarEdit, source: str, newline: str) -> tuple[int, int, str]:
+    *parent_path, key = edit.path
+    if not isinstance(key, str):
+        raise YamlEditError(f"{source}: {_dotted(edit.path)} must end with a mapping key")
+    where = f"{source}:{_dotted(edit.path)}"
+    parent = _parent_mapping(root, tuple(parent_path), source)
+    pairs = parent.value
+    position = next((i for i, (k, _) in enumerate(pairs) if k.value == key), None)
+    flow = bool(parent.flow_style)
+    if position is None:
+        if edit.value is None:
+            raise YamlEditError(f"{where} does not exist, so it cannot be removed")
+        if not pairs:
+            raise YamlEditError(f"{where}: the mapping is empty; cannot tell where the key belongs")
+        last_key, last_value = pairs[-1]
+        addition = f"{key}: {_scalar_text(edit.value, None, flow)}"
+        if flow:
+            return last_value.end_mark.index, last_value.end_mark.index, f", {addition}"
+        if not isinstance(last_value, ScalarNode) or last_value.style in ("|", ">"):
+            raise YamlEditError(f"{where}: the mapping ends with a nested block; add the key by hand")
+        end = _line_end(text, last_value.end_mark.index, newline)
+        indent = " " * last_key.start_mark.column
+        if end > 0 and text[end - 1] != "\n":  # the file ends without a line break: keep it that way
+            return end, end, f"{newline}{indent}{addition}"
+        return end, end, f"{indent}{addition}{newline}"
+    key_node, value_node = pairs[position]
+    if not isinstance(value_node, ScalarNode) or getattr(value_node, "anchor", None):
+        raise YamlEditError(f"{where} is not a plain or quoted value (a block, list, anchor or alias)")
+    if edit.value is not None:
+        replacement = _scalar_text(edit.value, value_node.style, flow, where)
+        return value_node.start_mark.index, value_node.end_mark.index, replacement
+    if flow:
+        if position > 0:
+            return pairs[position - 1][1].end_mark.index, value_node.end_mark.index, ""
+        if len(pairs) > 1:
+            return key_node.start_mark.index, pairs[1][0].start_mark.index, ""
+        raise YamlEditError(f"{where} is the only key of its mapping; remove the entry by hand")
+    line_start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    if not text[line_start : key_node.start_mark.index].strip():
+        return line_start, _line_end(text, value_node.end_mark.index, newline), ""
+    if position + 1 < len(pairs):  # the first key of a list item (`- digest: ...`): the next key takes its place
+        return key_node.start_mark.index, pairs[position + 1][0].start_mark.index, ""
+    raise YamlEditError(f"{where} is the only key of its mapping; remove the entry by hand")
+
+
+def _line_end(text: str, index: int, newline: str) -> int:
+    """The index just past the line break that ends the line holding ``index`` (or the end of the text)."""
+    found = text.find("\n", index)
+    return len(text) if found < 0 else found + 1
+
+
+def _scalar_text(value: str, style: str | None, flow: bool, where: str = "") -> str:
+    if style == '"':
+        return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar with the same value
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style in ("|", ">"):
+        raise YamlEditError(f"{where} is a block scalar; write it as a plain value first")
+    return value if _plain_holds(value, flow) else "'" + value.replace("'", "''") + "'"
+
+
+def _plain_holds(value: str, flow: bool) -> bool:
+    """True when ``value`` written unquoted reads back as the same string (``4.3``, ``true`` do not)."""
+    if not value or value != value.strip() or any(c in value for c in "\n\r\t"):
+        return False
+    probe = f"{{k: {value}}}" if flow else f"k: {value}\n"
+    try:
+        loaded = YAML(typ="safe", pure=True).load(probe)
+    except YAMLError:
+        return False
+    return isinstance(loaded, dict) and list(loaded) == ["k"] and loaded["k"] == value
+
+
+def _verify_edits(before: str, after: str, source: str, edits: Sequence[ScalarEdit]) -> None:
+    expected = to_plain(load_round_trip(before, source))
+    for edit in edits:
+        *parent_path, key = edit.path
+        parent = expected
+        for part in parent_path:
+            parent = parent[part]
+        if edit.value is None:
+            parent.pop(key, None)
+        else:
+            parent[key] = edit.value
+    try:
+        actual = to_plain(load_round_trip(after, source))
+    except YamlSyntaxError as error:
+        raise YamlEditError(f"{source}: an in-place edit would break the file ({error}); edit it by hand") from error
+    if actual != expected:
+        raise YamlEditError(f"{source}: an in-place edit would change more than the values asked for; edit it by hand")
