@@ -79,17 +79,18 @@ def test_the_bumped_overlay_renders_the_new_tag_on_every_mastodon_container(tree
     production = container_images(tree / "overlays/production")
     main_users = {key for key, image in production.items() if image.startswith(MAIN_IMAGE + ":")}
     assert {(kind, name) for kind, name, _ in main_users} == {
-        ("Deployment", "web"), ("Deployment", "sidekiq-default"), ("Deployment", "sidekiq-scheduler"),
-        ("Job", "db-migrate"), ("Job", "db-migrate-post"),
+        ("Deployment", "mastodon-web"), ("Deployment", "mastodon-sidekiq-default"),
+        ("Deployment", "mastodon-sidekiq-scheduler"),
+        ("Job", "mastodon-db-migrate-pre"), ("Job", "mastodon-db-migrate-post"),
     }
     assert {production[key] for key in main_users} == {f"{MAIN_IMAGE}:v4.3.1"}
-    assert production[("Deployment", "streaming", "streaming")] == f"{STREAMING_IMAGE}:v4.3.1"
+    assert production[("Deployment", "mastodon-streaming", "streaming")] == f"{STREAMING_IMAGE}:v4.3.1"
     staging = container_images(tree / "overlays/staging")
     assert set(staging.values()) == {f"{MAIN_IMAGE}:v4.3.0", f"{STREAMING_IMAGE}:v4.3.0"}
 
 
 def test_digest_and_full_reference_render_pinned_references(tree: Path) -> None:
-    web, streaming = ("Deployment", "web", "web"), ("Deployment", "streaming", "streaming")
+    web, streaming = ("Deployment", "mastodon-web", "web"), ("Deployment", "mastodon-streaming", "streaming")
     production = tree / "overlays/production"
 
     assert bump(tree, "--overlay", "production", "--image", MAIN_IMAGE, "--tag", "v4.3.1", "--digest", SHA) == 0

@@ -46,10 +46,10 @@ def test_promote_copies_tag_and_digest_and_renders_the_source_images(tree: Path)
         "  newTag: v4.3.0\n", f"  newTag: v4.3.1\n  digest: {SHA}\n", 1
     ).replace("  newTag: v4.3.0\n", "  newTag: v4.3.1\n")
     assert container_images(tree / "overlays/production") == container_images(tree / "overlays/staging")
-    assert container_images(tree / "overlays/production")[("Job", "db-migrate", "migrate")] == (
+    assert container_images(tree / "overlays/production")[("Job", "mastodon-db-migrate-pre", "migrate")] == (
         f"{MAIN_IMAGE}:v4.3.1@{SHA}"
     )
-    assert container_images(tree / "overlays/production")[("Deployment", "streaming", "streaming")] == (
+    assert container_images(tree / "overlays/production")[("Deployment", "mastodon-streaming", "streaming")] == (
         f"{STREAMING_IMAGE}:v4.3.1"
     )
 
@@ -71,8 +71,8 @@ def test_promote_one_image_and_dry_run(tree: Path, capsys: pytest.CaptureFixture
     assert "-  newTag: v4.3.0\n+  newTag: v4.3.1\n" in out and "digest" not in out
     assert promote(tree, "--from", "staging", "--to", "production", "--image", STREAMING_IMAGE) == 0
     rendered = container_images(tree / "overlays/production")
-    assert rendered[("Deployment", "streaming", "streaming")] == f"{STREAMING_IMAGE}:v4.3.1"
-    assert rendered[("Deployment", "web", "web")] == f"{MAIN_IMAGE}:v4.3.0"
+    assert rendered[("Deployment", "mastodon-streaming", "streaming")] == f"{STREAMING_IMAGE}:v4.3.1"
+    assert rendered[("Deployment", "mastodon-web", "web")] == f"{MAIN_IMAGE}:v4.3.0"
 
 
 def test_promote_drops_a_digest_the_source_does_not_have(tree: Path) -> None:

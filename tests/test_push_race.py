@@ -56,7 +56,7 @@ def test_a_push_race_between_fetch_and_push_is_rebased_and_retried(
 
     assert "in 2 attempt(s) after 1 rebase(s)" in capsys.readouterr().out
     log = _remote_log(bare)
-    assert log[1:] == ["someone else", "staging: v4.3.1", "gitops-gen init"]
+    assert log[1:] == ["someone else", "staging: v4.3.1", "gitops-gen init: generate the Mastodon tree"]
     assert log[0].startswith("production: ")
     assert git(bare, "rev-list", "--merges", "main") == ""  # linear: no merge commit
     assert git(tree, "rev-parse", "HEAD") == git(bare, "rev-parse", "main")

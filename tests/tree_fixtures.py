@@ -1,6 +1,7 @@
 """Builds a committed gitops-gen tree by hand, shaped like the one ``gitops-gen init`` writes.
 
-This is the one place tests get such a tree from; when ``init`` lands, ``build_tree`` can call it instead.
+``build_tree`` makes the repository with ``gitops-gen init``; the hand-written files below serve tests of
+matching rules that need shapes init does not write.
 """
 
 from __future__ import annotations
@@ -106,6 +107,19 @@ def write_files(root: Path, files: Mapping[str, str]) -> None:
         path.write_text(text)
 
 
+def spec_text(version: str, overlays: Iterable[str]) -> str:
+    """A spec with two sidekiq worker groups (one runs the scheduler) and the given overlays at ``version``."""
+    return (
+        "name: mastodon\n"
+        f"images:\n  mastodon: {{repository: {MAIN_IMAGE}, tag: {version}}}\n"
+        f"  streaming: {{repository: {STREAMING_IMAGE}, tag: {version}}}\n"
+        "sidekiq:\n"
+        "  - {name: default, queues: [default, push, ingress, pull, mailers], concurrency: 10}\n"
+        "  - {name: scheduler, queues: [scheduler], concurrency: 5}\n"
+        "overlays:\n" + "".join(f"  {env}: {{namespace: mastodon-{env}}}\n" for env in overlays)
+    )
+
+
 def build_tree(
     root: Path,
     *,
@@ -113,12 +127,16 @@ def build_tree(
     overlays: Iterable[str] = ("staging", "production"),
     extra: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write a tree into ``root`` (created), make it a git repository on ``main`` and commit it once."""
+    """A repository made by ``gitops-gen init`` (one commit), plus ``extra`` files committed on top."""
+    from gitops_gen.cli import main
+
     root.mkdir(parents=True, exist_ok=True)
-    write_files(root, {**tree_files(version, overlays), **(extra or {})})
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "add", "--all")
-    git(root, "commit", "--quiet", "--no-verify", "-m", "gitops-gen init")
+    (root / "gitops-gen.yaml").write_text(spec_text(version, overlays))
+    if main(["init", str(root)]) != 0:
+        raise AssertionError(f"gitops-gen init failed in {root}")
+    if extra:
+        write_files(root, extra)
+        commit_all(root, "extra files")
     return root
 
 

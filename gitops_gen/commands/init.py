@@ -35,6 +35,7 @@ def init(
         typer.echo(f"{root}: up to date with {SPEC_FILE}; nothing to commit")
         return 0
 
+    first_generation = not any((root / top).exists() for top in tree.GENERATED_ROOTS)
     root.mkdir(parents=True, exist_ok=True)
     repo.ensure_repo(root)
     plan.apply()
@@ -42,7 +43,9 @@ def init(
     if no_commit:
         typer.echo(f"{root}: {summary} (not committed)")
         return 0
-    message = "gitops-gen init: generate the Mastodon tree" if new_spec else "gitops-gen init: regenerate from spec"
-    commit = repo.commit_paths(root, [root / path for path in plan.changed_paths], f"{message}\n\n{summary}")
+    message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
+    # The spec goes into the same commit: the tree must never be committed without the spec it came from.
+    paths = [root / path for path in {*plan.changed_paths, SPEC_FILE}]
+    commit = repo.commit_paths(root, paths, f"{message}\n\n{summary}")
     typer.echo(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""))
     return 0
