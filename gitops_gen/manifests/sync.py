@@ -203,8 +203,10 @@ def argocd_app_project(target: SyncTarget, options: ArgoCDOptions = ArgoCDOption
             "description": f"{target.instance}: {target.overlay_path} of {target.repo_url} into {target.namespace}",
             "sourceRepos": [target.repo_url],
             "destinations": [{"server": options.server, "namespace": target.namespace}],
-            # CreateNamespace=true needs the right to create a Namespace; the name keeps it to this one.
-            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace", "name": target.namespace}],
+            # CreateNamespace=true needs the right to create a Namespace; the name keeps it to this one. The group
+            # is the glob "*" rather than "" (the core group, the only one with a Namespace kind): API servers of
+            # Kubernetes 1.20 reject an empty string in this required field.
+            "clusterResourceWhitelist": [{"group": "*", "kind": "Namespace", "name": target.namespace}],
         },
     }
 
