@@ -124,17 +124,24 @@ class VapidKeys:
 
 
 def vapid_keys() -> VapidKeys:
-    """A fresh EC P-256 pair, encoded as ``Webpush.generate_key`` does.
+    """A fresh EC P-256 pair, encoded as ``Webpush.generate_key`` does (see ``encode_vapid_keys``)."""
+    # Imported here: only `gitops-gen secrets --kubectl` needs it, and it is not free to import.
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return encode_vapid_keys(ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value)
+
+
+def encode_vapid_keys(private_value: int) -> VapidKeys:
+    """The VAPID pair of the P-256 private scalar ``private_value``, encoded as the webpush gem does.
 
     The private key is the 32-byte scalar and the public key the 65-byte uncompressed point (``0x04 || X || Y``),
     each urlsafe-base64 encoded with padding (``Base64.urlsafe_encode64``).
     """
-    # Imported here: only `gitops-gen secrets --kubectl` needs it, and it is not free to import.
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    key = ec.derive_private_key(private_value, ec.SECP256R1())
+    scalar = private_value.to_bytes(32, "big")
     point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return VapidKeys(private_key=base64.urlsafe_b64encode(scalar).decode("ascii"),
                      public_key=base64.urlsafe_b64encode(point).decode("ascii"))
