@@ -181,6 +181,8 @@ class ExternalSecrets:
         store_kind: ``SecretStore`` (in the overlay's namespace) or ``ClusterSecretStore``.
         remote_key_prefix: prepended to each key name to form the remote key, e.g. ``mastodon/production/``.
         refresh_interval: how often the operator re-reads the store.
+        api_version: ``external-secrets.io/v1beta1``; operators from v0.16 on also serve (and later only serve)
+            ``external-secrets.io/v1``, whose fields used here are the same.
     """
 
     store_name: str
@@ -188,6 +190,7 @@ class ExternalSecrets:
     store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
     remote_key_prefix: str = ""
     refresh_interval: str = "1h"
+    api_version: Literal["external-secrets.io/v1beta1", "external-secrets.io/v1"] = "external-secrets.io/v1beta1"
     provider: Literal["external-secrets"] = "external-secrets"
 
 
@@ -254,7 +257,7 @@ def referenced_secret_keys(objects: list[KubeObject]) -> dict[str, set[str]]:
 def external_secret(provider: ExternalSecrets, namespace: str) -> KubeObject:
     """The ``ExternalSecret`` that creates the Mastodon Secret from ``provider``'s store."""
     return {
-        "apiVersion": "external-secrets.io/v1beta1",
+        "apiVersion": provider.api_version,
         "kind": "ExternalSecret",
         "metadata": {
             "name": provider.secret_name,

@@ -212,7 +212,10 @@ def argocd_app_project(target: SyncTarget, options: ArgoCDOptions = ArgoCDOption
 
 
 def argocd_application(target: SyncTarget, options: ArgoCDOptions = ArgoCDOptions()) -> KubeObject:
-    """The Application that syncs ``overlays/<env>`` automatically, with prune, self-heal and retries."""
+    """The Application that syncs ``overlays/<env>`` automatically, with prune, self-heal and retries.
+
+    It has no ``resources-finalizer``: deleting the Application leaves Mastodon running (and its data in place).
+    """
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
