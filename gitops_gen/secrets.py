@@ -20,12 +20,15 @@ pair, ``cryptography``.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
+
+from gitops_gen.errors import InputError
 
 KubeObject = dict[str, Any]
 
@@ -34,6 +37,9 @@ KubeObject = dict[str, Any]
 SECRETS_COMPONENT = "secrets"
 
 DEFAULT_SECRET_NAME = "mastodon-secrets"
+
+# age X25519 recipients and plugin recipients: "age1" then lowercase bech32.
+_AGE_RECIPIENT = re.compile(r"^age1[0-9a-z]{50,}$")
 
 
 class Source(Enum):
@@ -193,6 +199,10 @@ class ExternalSecrets:
     api_version: Literal["external-secrets.io/v1beta1", "external-secrets.io/v1"] = "external-secrets.io/v1beta1"
     provider: Literal["external-secrets"] = "external-secrets"
 
+    def __post_init__(self) -> None:
+        if not self.store_name.strip():
+            raise InputError("external-secrets store_name: empty; name the SecretStore or ClusterSecretStore")
+
 
 @dataclass(frozen=True)
 class SopsSecrets:
@@ -207,6 +217,14 @@ class SopsSecrets:
     secret_name: str = DEFAULT_SECRET_NAME
     decryption_secret: str = "sops-age"
     provider: Literal["sops"] = "sops"
+
+    def __post_init__(self) -> None:
+        if not self.age_recipients:
+            raise InputError("sops age_recipients: empty; give at least one age public key (age1...)")
+        for recipient in self.age_recipients:
+            if not _AGE_RECIPIENT.match(recipient):
+                raise InputError(f"sops age_recipients: {recipient!r} is not an age public key (age1...); "
+                                 "never put the private key (AGE-SECRET-KEY-...) in the spec")
 
 
 SecretsProvider = ExistingSecret | ExternalSecrets | SopsSecrets

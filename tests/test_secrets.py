@@ -7,12 +7,14 @@ import re
 import shlex
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gitops_gen.cli import main
+from gitops_gen.errors import InputError
 from gitops_gen.secrets import (
     GENERATED_KEYS,
     SECRET_KEY_NAMES,
@@ -185,3 +187,16 @@ def test_invalid_secret_name_or_namespace_is_an_error_with_exit_2(
     assert main(["secrets", "--kubectl", *args]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and args[0] in captured.err
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: SopsSecrets(age_recipients=()), "empty"),
+        (lambda: SopsSecrets(age_recipients=("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",)), "private key"),
+        (lambda: ExternalSecrets(store_name=" "), "store_name"),
+    ],
+)
+def test_bad_provider_parameters_are_refused_with_the_field_named(make: Any, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        make()
