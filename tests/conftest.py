@@ -84,3 +84,39 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
         yield name
     finally:
         api.delete_namespace(name)
+
+
+def _drop_key(node: object, key: str) -> None:
+    if isinstance(node, dict):
+        node.pop(key, None)
+        for value in node.values():
+            _drop_key(value, key)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_key(item, key)
+
+
+@pytest.fixture(scope="session")
+def sync_engine_crds(cluster: Cluster) -> list[str]:
+    """The Argo CD and Flux CRDs of ../shared/crds, installed once per session; returns their names.
+
+    Kubernetes 1.20 does not know `x-kubernetes-validations` (CEL rules), so those keys are dropped and the CRDs
+    made with a plain create; server-side apply of the objects still checks every field against the schemas.
+    """
+    import json
+
+    import yaml
+
+    paths = sorted(SHARED_CRDS.glob("*.yaml"))
+    if not paths:
+        pytest.fail(f"no CRDs in {SHARED_CRDS}: the shared/ directory must sit beside the repository", pytrace=False)
+    names = []
+    for path in paths:
+        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+        _drop_key(crd, "x-kubernetes-validations")
+        name = crd["metadata"]["name"]
+        names.append(name)
+        if cluster.kubectl("get", "crd", name, check=False).returncode != 0:
+            cluster.kubectl("create", "-f", "-", stdin=json.dumps(crd))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{name}" for name in names))
+    return names

@@ -1,0 +1,98 @@
+"""``gitops-gen secrets``: the keys Mastodon needs, and a ready ``kubectl create secret`` command.
+
+Nothing is written anywhere: the command is printed once, with freshly generated values for the generated keys,
+and shell expansions (``${DB_PASS:?...}``) for the keys only the user knows, so that running it without them
+fails instead of creating a Secret with placeholder text.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import typer
+
+from gitops_gen.errors import InputError
+from gitops_gen.secrets import DEFAULT_SECRET_NAME, SECRET_KEYS, SecretKey, Source, generate_values
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def describe_keys(secret_name: str, namespace: str | None) -> str:
+    """The human-readable list of keys: which gitops-gen generates, which the user supplies."""
+    where = f"the Secret {secret_name}" + (f" in namespace {namespace}" if namespace else "")
+    width = max(len(key.name) for key in SECRET_KEYS)
+    lines = [f"Mastodon reads these keys from {where} (web, streaming, sidekiq and the migration Jobs alike).", ""]
+    lines.append("Generated (fresh random values with --kubectl):")
+    lines += [f"  {key.name:<{width}}  {key.how}" for key in SECRET_KEYS if key.source is Source.GENERATED]
+    lines += ["", "You supply (an option, or the environment variable of the same name when the command runs):"]
+    for key in SECRET_KEYS:
+        if key.source is Source.USER:
+            optional = "optional; " if key.optional else ""
+            lines.append(f"  {key.name:<{width}}  {optional}{key.option}: {key.how}")
+    lines += ["", "Print a ready command: gitops-gen secrets --kubectl [--name NAME] [--namespace NS]"]
+    return "\n".join(lines)
+
+
+def _user_value(key: SecretKey, given: str | None) -> str:
+    if given is not None:
+        return shlex.quote(given)
+    if key.optional:
+        # Empty when unset: Mastodon runs without Redis or SMTP authentication.
+        return f'"${{{key.name}-}}"'
+    # `:?` makes the shell stop with this message instead of creating a Secret holding a placeholder.
+    return f'"${{{key.name}:?set {key.name}: {key.how}}}"'
+
+
+def kubectl_command(secret_name: str, namespace: str | None, supplied: dict[str, str | None]) -> str:
+    """A ``kubectl create secret generic`` command with every key; generated values are freshly random.
+
+    Args:
+        secret_name: the Secret's name.
+        namespace: its namespace, or None for the context's namespace.
+        supplied: values the user gave for their keys (key name -> value or None).
+    """
+    generated = generate_values()
+    lines = [f"kubectl create secret generic {shlex.quote(secret_name)}"
+             + (f" --namespace {shlex.quote(namespace)}" if namespace else "")]
+    for key in SECRET_KEYS:
+        if key.source is Source.GENERATED:
+            value = shlex.quote(generated[key.name])
+        else:
+            value = _user_value(key, supplied.get(key.name))
+        lines.append(f"--from-literal={key.name}={value}")
+    return " \\\n  ".join(lines)
+
+
+def secrets(
+    name: str = typer.Option(DEFAULT_SECRET_NAME, "--name", help="Name of the Secret the workloads read."),
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="Namespace of the Secret."),
+    kubectl: bool = typer.Option(
+        False, "--kubectl", help="Print a ready `kubectl create secret` command with fresh generated values."),
+    db_password: str | None = typer.Option(None, "--db-password", help="DB_PASS (else taken from $DB_PASS)."),
+    redis_password: str | None = typer.Option(
+        None, "--redis-password", help="REDIS_PASSWORD (else $REDIS_PASSWORD, may be empty)."),
+    smtp_login: str | None = typer.Option(None, "--smtp-login", help="SMTP_LOGIN (else $SMTP_LOGIN, may be empty)."),
+    smtp_password: str | None = typer.Option(
+        None, "--smtp-password", help="SMTP_PASSWORD (else $SMTP_PASSWORD, may be empty)."),
+) -> None:
+    """List the secret keys Mastodon needs, or print a command that creates the Secret (never written to disk)."""
+    if not _DNS_SUBDOMAIN.match(name) or len(name) > 253:
+        raise InputError(f"--name: {name!r} is not a valid Secret name (lowercase letters, digits, '-' and '.')")
+    if namespace is not None and (not _DNS_LABEL.match(namespace) or len(namespace) > 63):
+        raise InputError(f"--namespace: {namespace!r} is not a valid namespace name (a DNS label)")
+    if not kubectl:
+        typer.echo(describe_keys(name, namespace))
+        return
+    supplied = {"DB_PASS": db_password, "REDIS_PASSWORD": redis_password, "SMTP_LOGIN": smtp_login,
+                "SMTP_PASSWORD": smtp_password}
+    # Only the command goes to stdout, so that it can be piped into a shell; the advice goes to stderr.
+    typer.echo(kubectl_command(name, namespace, supplied))
+    typer.echo("# Fresh values, shown once and stored nowhere: run this now, in a shell where DB_PASS is set "
+               "(and REDIS_PASSWORD, SMTP_LOGIN, SMTP_PASSWORD if you use them).", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``secrets`` to the CLI."""
+    app.command("secrets")(secrets)

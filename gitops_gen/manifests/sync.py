@@ -1,0 +1,406 @@
+"""The objects that let Argo CD or Flux sync one overlay, laid out as files under ``clusters/<env>/``.
+
+Layout (one directory per engine, each a kustomization, so one ``kubectl apply -k`` wires a cluster)::
+
+    clusters/<env>/argocd/kustomization.yaml    resources: appproject.yaml, application.yaml
+    clusters/<env>/argocd/appproject.yaml       AppProject <name>-<env> (namespace argocd)
+    clusters/<env>/argocd/application.yaml      Application <name>-<env> -> overlays/<env>
+    clusters/<env>/flux/kustomization.yaml      resources: namespace.yaml, gitrepository.yaml, config.yaml, ...
+    clusters/<env>/flux/namespace.yaml          the overlay's Namespace (Flux does not create it; never pruned)
+    clusters/<env>/flux/gitrepository.yaml      GitRepository <name>-<env> (namespace flux-system)
+    clusters/<env>/flux/config.yaml             Kustomization <name>-<env>-config
+    clusters/<env>/flux/app.yaml                Kustomization <name>-<env>-app           dependsOn config
+    clusters/<env>/flux/post-migrate.yaml       Kustomization <name>-<env>-post-migrate  dependsOn app
+
+Argo CD keeps its Applications in its own namespace (``argocd``) and Flux its sources and Kustomizations in
+``flux-system``, as both engines document. ``flux bootstrap ... --path=clusters/<env>`` picks up the ``flux/``
+directory (kustomize-controller includes every sub-directory that has a kustomization.yaml); without bootstrap,
+``flux install`` then ``kubectl apply -k clusters/<env>/flux``. For Argo CD, ``kubectl apply -k
+clusters/<env>/argocd`` (or an app-of-apps Application pointing at that directory).
+
+Migration order. Argo CD orders with hooks inside the overlay (PreSync/PostSync, the lead's manifests). Flux has
+no hooks, so the overlay is synced by three Kustomizations chained with ``dependsOn``; kustomize-controller only
+starts a dependant once its dependency is Ready at the same source revision:
+
+1. ``<name>-<env>-config``: the configuration (ConfigMaps), the objects that bring the Secret (ExternalSecret,
+   sops-encrypted Secret) and the pre-deploy migration Job. ``wait: true``: Ready only once the Job completed.
+2. ``<name>-<env>-app``: everything else (Deployments, Services, Ingress...). Health checks on the Deployments
+   (``wait`` is off because Flux ignores ``healthChecks`` when ``wait`` is on): Ready once they rolled out.
+3. ``<name>-<env>-post-migrate``: the post-deploy migration Job, ``wait: true``.
+
+Overlay paths the Flux Kustomizations point at: all three use the SAME path, ``./overlays/<env>`` (the very
+overlay Argo CD syncs, with its one ``images:`` block that ``bump-image`` edits), and split it by the
+``app.kubernetes.io/component`` label with Flux ``spec.patches`` (``$patch: delete`` on a label selector): stage 1
+keeps the components of ``StageComponents.config`` and ``.pre_migrate``, stage 3 keeps ``.post_migrate``, stage 2
+keeps everything else. The three parts are disjoint and together the whole overlay, by construction, so no object
+has two owners and nothing is left out. What the overlay must provide: the component labels (``config`` on the
+ConfigMaps, ``secrets`` on the ExternalSecret or sops Secret, ``migrate-pre`` / ``migrate-post`` on the Jobs, or
+other values passed in ``StageComponents``). The migration stages set ``force: true`` so that a Job whose
+template changed (a new image) is recreated rather than rejected as immutable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gitops_gen.errors import InputError
+from gitops_gen.secrets import SECRETS_COMPONENT, ExistingSecret, SecretsProvider, flux_decryption
+
+KubeObject = dict[str, Any]
+Files = dict[str, list[KubeObject]]
+Engine = Literal["argocd", "flux"]
+
+IN_CLUSTER = "https://kubernetes.default.svc"
+_DEFAULT_SECRETS: SecretsProvider = ExistingSecret()
+COMPONENT_LABEL = "app.kubernetes.io/component"
+
+# The pattern Flux's CRDs put on interval, timeout and retryInterval.
+_FLUX_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _check(value: str, pattern: re.Pattern[str], field: str, what: str) -> None:
+    if not pattern.match(value):
+        raise InputError(f"{field}: {value!r} is not {what}")
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """One overlay and where it goes.
+
+    Attributes:
+        name: the spec name (``app.kubernetes.io/part-of``), e.g. ``mastodon``.
+        env: the overlay, e.g. ``production``; its path is ``overlays/<env>``.
+        namespace: the namespace the overlay deploys into.
+        repo_url: the git URL the engines clone (the only source the AppProject allows).
+        revision: the branch the engines follow.
+        deployments: the names of the overlay's Deployments, read from its render (Flux health checks).
+    """
+
+    name: str
+    env: str
+    namespace: str
+    repo_url: str
+    revision: str = "main"
+    deployments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.instance, _DNS_LABEL, "name/env", "a DNS label once joined as <name>-<env>")
+        _check(self.namespace, _DNS_LABEL, "namespace", "a DNS label")
+        if not self.repo_url.strip():
+            raise InputError("repo_url: empty; give the URL the sync engine clones the repository from")
+        if not self.revision.strip():
+            raise InputError("revision: empty; give the branch the sync engine follows")
+
+    @property
+    def instance(self) -> str:
+        """``<name>-<env>``: the name of every sync object of this overlay."""
+        return f"{self.name}-{self.env}"
+
+    @property
+    def overlay_path(self) -> str:
+        """The overlay's directory, relative to the repository root."""
+        return f"overlays/{self.env}"
+
+
+@dataclass(frozen=True)
+class ArgoCDOptions:
+    """Argo CD settings.
+
+    Attributes:
+        namespace: where Argo CD runs and keeps its Applications and AppProjects.
+        server: the destination cluster's API server, as registered in Argo CD.
+        retry_limit, retry_backoff, retry_factor, retry_max_backoff: the sync retry with exponential backoff.
+    """
+
+    namespace: str = "argocd"
+    server: str = IN_CLUSTER
+    retry_limit: int = 5
+    retry_backoff: str = "10s"
+    retry_factor: int = 2
+    retry_max_backoff: str = "5m"
+
+    def __post_init__(self) -> None:
+        _check(self.namespace, _DNS_LABEL, "argocd namespace", "a DNS label")
+        _check(self.retry_backoff, _FLUX_DURATION, "argocd retry_backoff", "a duration like 10s")
+        _check(self.retry_max_backoff, _FLUX_DURATION, "argocd retry_max_backoff", "a duration like 5m")
+        if self.retry_limit < 1 or self.retry_factor < 1:
+            raise InputError("argocd retry_limit and retry_factor: must be at least 1")
+
+
+@dataclass(frozen=True)
+class FluxOptions:
+    """Flux settings.
+
+    Attributes:
+        namespace: where Flux runs and keeps its sources and Kustomizations.
+        source_interval: how often the GitRepository is fetched.
+        interval: how often each Kustomization reconciles (and so corrects drift).
+        retry_interval: how soon a failed reconciliation is retried.
+        timeout: how long the app stage may take to apply and become healthy.
+        migration_timeout: how long a migration stage may take (its Job runs the migrations).
+        git_secret: the Secret with the credentials of a private repository, if any.
+    """
+
+    namespace: str = "flux-system"
+    source_interval: str = "1m"
+    interval: str = "10m"
+    retry_interval: str = "2m"
+    timeout: str = "10m"
+    migration_timeout: str = "30m"
+    git_secret: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.namespace, _DNS_LABEL, "flux namespace", "a DNS label")
+        for field in ("source_interval", "interval", "retry_interval", "timeout", "migration_timeout"):
+            _check(getattr(self, field), _FLUX_DURATION, f"flux {field}", "a duration like 10m or 1h30m")
+
+
+@dataclass(frozen=True)
+class StageComponents:
+    """Which ``app.kubernetes.io/component`` values go to which Flux stage (the rest goes to the app stage)."""
+
+    config: tuple[str, ...] = ("config", SECRETS_COMPONENT)
+    pre_migrate: tuple[str, ...] = ("migrate-pre",)
+    post_migrate: tuple[str, ...] = ("migrate-post",)
+
+    def __post_init__(self) -> None:
+        groups = (self.config + self.pre_migrate, self.post_migrate)
+        if not self.pre_migrate or not self.post_migrate or set(groups[0]) & set(groups[1]):
+            raise InputError("stage components: pre_migrate and post_migrate must be non-empty and disjoint")
+
+
+def _labels(target: SyncTarget, *, instance: bool = True) -> dict[str, str]:
+    labels = {
+        "app.kubernetes.io/managed-by": "gitops-gen",
+        "app.kubernetes.io/part-of": target.name,
+        "app.kubernetes.io/name": target.name,
+        COMPONENT_LABEL: "sync",
+    }
+    if instance:
+        labels["app.kubernetes.io/instance"] = target.instance
+    return labels
+
+
+def _argocd_labels(target: SyncTarget) -> dict[str, str]:
+    # No app.kubernetes.io/instance on Argo CD's own objects: it is Argo CD's tracking label (the default before
+    # 3.0), and an Application labelled with its own name would count itself as a resource to prune.
+    return _labels(target, instance=False)
+
+
+# --- Argo CD ------------------------------------------------------------------------------------------------
+
+def argocd_app_project(target: SyncTarget, options: ArgoCDOptions = ArgoCDOptions()) -> KubeObject:
+    """The AppProject that confines the overlay's Application to this repository and its namespace."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": _argocd_labels(target)},
+        "spec": {
+            "description": f"{target.instance}: {target.overlay_path} of {target.repo_url} into {target.namespace}",
+            "sourceRepos": [target.repo_url],
+            "destinations": [{"server": options.server, "namespace": target.namespace}],
+            # CreateNamespace=true needs the right to create a Namespace; the name keeps it to this one. The group
+            # is the glob "*" rather than "" (the core group, the only one with a Namespace kind): API servers of
+            # Kubernetes 1.20 reject an empty string in this required field.
+            "clusterResourceWhitelist": [{"group": "*", "kind": "Namespace", "name": target.namespace}],
+        },
+    }
+
+
+def argocd_application(target: SyncTarget, options: ArgoCDOptions = ArgoCDOptions()) -> KubeObject:
+    """The Application that syncs ``overlays/<env>`` automatically, with prune, self-heal and retries.
+
+    It has no ``resources-finalizer``: deleting the Application leaves Mastodon running (and its data in place).
+    """
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": _argocd_labels(target)},
+        "spec": {
+            "project": target.instance,
+            "source": {"repoURL": target.repo_url, "targetRevision": target.revision, "path": target.overlay_path},
+            "destination": {"server": options.server, "namespace": target.namespace},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["ServerSideApply=true", "CreateNamespace=true"],
+                "retry": {
+                    "limit": options.retry_limit,
+                    "backoff": {
+                        "duration": options.retry_backoff,
+                        "factor": options.retry_factor,
+                        "maxDuration": options.retry_max_backoff,
+                    },
+                },
+            },
+        },
+    }
+
+
+# --- Flux ---------------------------------------------------------------------------------------------------
+
+def flux_namespace(target: SyncTarget) -> KubeObject:
+    """The overlay's Namespace: Flux does not create a target namespace, and pruning must never delete it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": target.namespace,
+            "labels": _labels(target),
+            # Deleting the namespace would delete the volumes and every Secret in it with it.
+            "annotations": {"kustomize.toolkit.fluxcd.io/prune": "disabled"},
+        },
+    }
+
+
+def flux_git_repository(target: SyncTarget, options: FluxOptions = FluxOptions()) -> KubeObject:
+    """The GitRepository the overlay's Kustomizations read from: this repository, at the followed branch."""
+    spec: dict[str, Any] = {
+        "interval": options.source_interval,
+        "url": target.repo_url,
+        "ref": {"branch": target.revision},
+    }
+    if options.git_secret:
+        spec["secretRef"] = {"name": options.git_secret}
+    return {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": _labels(target)},
+        "spec": spec,
+    }
+
+
+def _delete_patch(selector: str) -> KubeObject:
+    # A strategic-merge delete with a target: kustomize applies it to every object the selector matches, whatever
+    # its kind (the kind and name written in the patch body are replaced by each target's own).
+    body = "$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: removed-by-selector\n"
+    return {"target": {"labelSelector": selector}, "patch": body}
+
+
+def _only(components: Iterable[str]) -> str:
+    return f"{COMPONENT_LABEL} notin ({','.join(components)})"
+
+
+def _none_of(components: Iterable[str]) -> str:
+    return f"{COMPONENT_LABEL} in ({','.join(components)})"
+
+
+def stage_names(target: SyncTarget) -> tuple[str, str, str]:
+    """The names of the three Flux Kustomizations of the overlay, in the order they apply."""
+    return f"{target.instance}-config", f"{target.instance}-app", f"{target.instance}-post-migrate"
+
+
+def flux_kustomizations(
+    target: SyncTarget,
+    options: FluxOptions = FluxOptions(),
+    secrets: SecretsProvider = _DEFAULT_SECRETS,
+    components: StageComponents = StageComponents(),
+) -> list[KubeObject]:
+    """The three Flux Kustomizations (config + pre-migration, app, post-migration), chained by ``dependsOn``."""
+    config_name, app_name, post_name = stage_names(target)
+    decryption = flux_decryption(secrets)
+
+    def stage(name: str, *, keep_out: str, depends_on: str | None, wait: bool, timeout: str,
+              force: bool, health_checks: list[KubeObject] | None = None) -> KubeObject:
+        spec: dict[str, Any] = {}
+        if depends_on:
+            spec["dependsOn"] = [{"name": depends_on}]
+        spec.update({
+            "interval": options.interval,
+            "retryInterval": options.retry_interval,
+            "timeout": timeout,
+            "sourceRef": {"kind": "GitRepository", "name": target.instance},
+            "path": f"./{target.overlay_path}",
+            "targetNamespace": target.namespace,
+            "prune": True,
+            "wait": wait,
+        })
+        if health_checks:
+            spec["healthChecks"] = health_checks
+        if force:
+            spec["force"] = True
+        if decryption is not None:
+            spec["decryption"] = decryption
+        spec["patches"] = [_delete_patch(keep_out)]
+        return {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": options.namespace, "labels": _labels(target)},
+            "spec": spec,
+        }
+
+    health_checks = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment, "namespace": target.namespace}
+        for deployment in target.deployments
+    ]
+    first = components.config + components.pre_migrate
+    return [
+        stage(config_name, keep_out=_only(first), depends_on=None, wait=True,
+              timeout=options.migration_timeout, force=True),
+        # With named Deployments, health-check exactly those (Flux ignores healthChecks under wait: true);
+        # without names, wait for every object of the stage rather than declare it healthy at once.
+        stage(app_name, keep_out=_none_of(first + components.post_migrate), depends_on=config_name,
+              wait=not health_checks, timeout=options.timeout, force=False, health_checks=health_checks),
+        stage(post_name, keep_out=_only(components.post_migrate), depends_on=app_name, wait=True,
+              timeout=options.migration_timeout, force=True),
+    ]
+
+
+# --- files --------------------------------------------------------------------------------------------------
+
+def _kustomization(resources: list[str]) -> KubeObject:
+    return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
+
+
+def argocd_files(target: SyncTarget, options: ArgoCDOptions = ArgoCDOptions()) -> Files:
+    """``clusters/<env>/argocd/``: relative file path -> the objects of that file."""
+    root = f"clusters/{target.env}/argocd"
+    return {
+        f"{root}/kustomization.yaml": [_kustomization(["appproject.yaml", "application.yaml"])],
+        f"{root}/appproject.yaml": [argocd_app_project(target, options)],
+        f"{root}/application.yaml": [argocd_application(target, options)],
+    }
+
+
+def flux_files(
+    target: SyncTarget,
+    options: FluxOptions = FluxOptions(),
+    secrets: SecretsProvider = _DEFAULT_SECRETS,
+    components: StageComponents = StageComponents(),
+) -> Files:
+    """``clusters/<env>/flux/``: relative file path -> the objects of that file."""
+    root = f"clusters/{target.env}/flux"
+    config, app, post = flux_kustomizations(target, options, secrets, components)
+    files: Files = {
+        f"{root}/namespace.yaml": [flux_namespace(target)],
+        f"{root}/gitrepository.yaml": [flux_git_repository(target, options)],
+        f"{root}/config.yaml": [config],
+        f"{root}/app.yaml": [app],
+        f"{root}/post-migrate.yaml": [post],
+    }
+    resources = [path.rsplit("/", 1)[1] for path in files]
+    return {f"{root}/kustomization.yaml": [_kustomization(resources)], **files}
+
+
+def cluster_files(
+    target: SyncTarget,
+    engines: Iterable[Engine],
+    *,
+    argocd: ArgoCDOptions = ArgoCDOptions(),
+    flux: FluxOptions = FluxOptions(),
+    secrets: SecretsProvider = _DEFAULT_SECRETS,
+    components: StageComponents = StageComponents(),
+) -> Files:
+    """Every file under ``clusters/<env>/`` for the chosen engines: relative path -> objects."""
+    files: Files = {}
+    for engine in dict.fromkeys(engines):
+        if engine == "argocd":
+            files.update(argocd_files(target, argocd))
+        elif engine == "flux":
+            files.update(flux_files(target, flux, secrets, components))
+        else:
+            raise InputError(f"sync engine {engine!r}: unknown; use argocd or flux")
+    return files

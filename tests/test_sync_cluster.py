@@ -1,0 +1,150 @@
+"""On the real API server, with the engines' own CRDs: the sync objects, and the Secret `gitops-gen secrets` makes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops_gen import kustomize
+from gitops_gen.cli import main
+from gitops_gen.manifests.sync import (
+    ArgoCDOptions,
+    FluxOptions,
+    SyncTarget,
+    argocd_application,
+    cluster_files,
+    flux_kustomizations,
+)
+from gitops_gen.secrets import (
+    SECRET_KEY_NAMES,
+    ExistingSecret,
+    ExternalSecrets,
+    SecretsProvider,
+    SopsSecrets,
+    referenced_secret_keys,
+)
+from tests.conftest import Cluster
+from tests.trees import write_files, write_mastodon_tree
+
+pytestmark = pytest.mark.cluster
+
+AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+
+# (provider, env, revision, git credentials, Deployment names): two shapes of parameters per provider.
+CASES: list[tuple[SecretsProvider, str, str, str | None, tuple[str, ...]]] = [
+    (ExistingSecret(), "production", "main", None, ("web", "streaming", "sidekiq-default")),
+    (ExistingSecret(secret_name="other"), "staging", "release/4.6", "repo-creds", ()),
+    (ExternalSecrets(store_name="vault", remote_key_prefix="mastodon/"), "production", "main", None, ("web",)),
+    (ExternalSecrets(store_name="aws", store_kind="ClusterSecretStore"), "canary", "main", "creds", ()),
+    (SopsSecrets(age_recipients=(AGE,)), "production", "main", None, ("web", "streaming")),
+    (SopsSecrets(age_recipients=(AGE,), decryption_secret="age"), "staging", "develop", "creds", ()),
+]
+
+
+def _server_side_apply(cluster: Cluster, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return cluster.kubectl("apply", "--server-side", "--field-manager=gitops-gen-tests", *args,
+                           check=False, stdin=stdin)
+
+
+def _is_subset(sent: Any, live: Any) -> bool:
+    """Everything we sent is still there (the server pruned nothing); the server may add defaults."""
+    if isinstance(sent, dict):
+        return isinstance(live, dict) and all(k in live and _is_subset(v, live[k]) for k, v in sent.items())
+    if isinstance(sent, list):
+        return isinstance(live, list) and len(sent) == len(live) and all(map(_is_subset, sent, live))
+    return bool(sent == live)
+
+
+@pytest.mark.parametrize(("provider", "env", "revision", "git_secret", "deployments"), CASES,
+                         ids=[f"{c[0].provider}-{c[1]}" for c in CASES])
+def test_every_argocd_and_flux_object_is_accepted_by_server_side_apply_unchanged(
+    cluster: Cluster, sync_engine_crds: list[str], namespace: str, tmp_path: Path,
+    provider: SecretsProvider, env: str, revision: str, git_secret: str | None, deployments: tuple[str, ...],
+) -> None:
+    target = SyncTarget(name="mastodon", env=env, namespace=namespace, revision=revision, deployments=deployments,
+                        repo_url="https://git.example.org/ops/mastodon-gitops.git")
+    # The engines' namespaces are the test's own, so that the namespace fixture cleans everything up.
+    files = cluster_files(target, ["argocd", "flux"], argocd=ArgoCDOptions(namespace=namespace),
+                          flux=FluxOptions(namespace=namespace, git_secret=git_secret), secrets=provider)
+    write_files(tmp_path, files)
+
+    for engine in ("argocd", "flux"):
+        done = _server_side_apply(cluster, "-k", str(tmp_path / "clusters" / env / engine))
+        assert done.returncode == 0, done.stderr
+
+    sent = [obj for objects in files.values() for obj in objects if obj["kind"] != "Kustomization"
+            or obj["apiVersion"].startswith("kustomize.toolkit")]
+    assert {obj["kind"] for obj in sent} == {"AppProject", "Application", "Namespace", "GitRepository",
+                                            "Kustomization"}
+    for obj in sent:
+        resource = f"{obj['kind'].lower()}.{obj['apiVersion'].split('/')[0]}" if "/" in obj["apiVersion"] \
+            else obj["kind"].lower()
+        scope = [] if obj["kind"] == "Namespace" else ["-n", namespace]
+        live = json.loads(cluster.kubectl("get", resource, obj["metadata"]["name"], *scope, "-o", "json").stdout)
+        assert _is_subset(obj.get("spec", {}), live.get("spec", {})), obj["metadata"]["name"]
+        assert _is_subset(obj["metadata"].get("labels", {}), live["metadata"].get("labels", {}))
+
+
+def test_a_misspelt_field_is_rejected_by_server_side_apply_but_pruned_by_a_plain_create(
+        cluster: Cluster, sync_engine_crds: list[str], namespace: str) -> None:
+    target = SyncTarget(name="mastodon", env="production", namespace=namespace, repo_url="https://git.example/r.git")
+    app = argocd_application(target, ArgoCDOptions(namespace=namespace))
+    app["spec"]["syncPolicy"]["automated"]["selfHeel"] = True
+    stage = flux_kustomizations(target, FluxOptions(namespace=namespace))[1]
+    stage["spec"]["dependOn"] = stage["spec"].pop("dependsOn")
+
+    for obj, typo in ((app, "selfHeel"), (stage, "dependOn")):
+        done = _server_side_apply(cluster, "-f", "-", stdin=json.dumps(obj))
+        assert done.returncode != 0 and typo in done.stderr, done.stderr
+
+    # Why the test applies server-side: a plain create by a client that does not validate on its side drops the
+    # typo without a word (1.20 has no server-side field validation outside server-side apply).
+    cluster.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(stage))
+    live = json.loads(cluster.kubectl("get", "kustomizations.kustomize.toolkit.fluxcd.io", stage["metadata"]["name"],
+                                      "-n", namespace, "-o", "json").stdout)
+    assert "dependOn" not in live["spec"]
+
+
+def _run_printed(command: str, cluster: Cluster, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in SECRET_KEY_NAMES}
+    env.update(KUBECONFIG=str(cluster.kubeconfig), **variables)
+    return subprocess.run(["bash", "-c", command], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_printed_kubectl_command_creates_the_secret_every_rendered_workload_references_completely(
+        cluster: Cluster, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    overlay = write_mastodon_tree(tmp_path / "repo", namespace=namespace, secrets=ExistingSecret())
+    rendered = kustomize.render(overlay)
+    assert main(["secrets", "--kubectl", "--name", "mastodon-secrets", "--namespace", namespace]) == 0
+    command = capsys.readouterr().out
+
+    done = _run_printed(command, cluster, tmp_path, DB_PASS="correct horse battery staple")
+    assert done.returncode == 0, done.stderr
+    secret = json.loads(cluster.kubectl("get", "secret", "mastodon-secrets", "-n", namespace, "-o", "json").stdout)
+    data = {key: base64.b64decode(value).decode() for key, value in secret.get("data", {}).items()}
+
+    references = referenced_secret_keys(rendered)
+    assert set(references) == {"mastodon-secrets"}
+    assert references["mastodon-secrets"] <= set(data)
+    assert set(data) == set(SECRET_KEY_NAMES)
+    assert data["DB_PASS"] == "correct horse battery staple" and data["REDIS_PASSWORD"] == ""
+    # Every container, streaming and the Jobs included, reads every key (optional ones too).
+    for obj in rendered:
+        if obj["kind"] in ("Deployment", "Job"):
+            (container,) = obj["spec"]["template"]["spec"]["containers"]
+            assert {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]} == set(SECRET_KEY_NAMES)
+
+
+def test_printed_command_without_the_database_password_creates_nothing(
+        cluster: Cluster, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["secrets", "--kubectl", "--namespace", namespace]) == 0
+    done = _run_printed(capsys.readouterr().out, cluster, tmp_path)
+    assert done.returncode != 0 and "set DB_PASS" in done.stderr
+    missing = cluster.kubectl("get", "secret", "mastodon-secrets", "-n", namespace, check=False)
+    assert missing.returncode != 0 and "NotFound" in missing.stderr
