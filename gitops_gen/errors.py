@@ -59,3 +59,27 @@ class KustomizeError(GitopsGenError):
 
 class ClusterError(GitopsGenError):
     """The cluster could not be reached, refused our credentials, or answered an error."""
+
+
+class ClusterConfigError(ClusterError):
+    """No usable kubeconfig, context or in-cluster configuration."""
+
+
+class ClusterUnreachableError(ClusterError):
+    """The API server did not answer within the timeout, or the connection failed."""
+
+
+class ClusterAuthError(ClusterError):
+    """The API server rejected our credentials (401)."""
+
+
+class ClusterForbiddenError(ClusterError):
+    """The API server refused an operation to our identity (403); the message names the kinds and verbs."""
+
+
+class ClusterNotServedError(ClusterError):
+    """The API server does not serve a kind (apiVersion) that the rendered tree uses."""
+
+
+class ClusterRequestError(ClusterError):
+    """The API server answered a request with an error status other than 401/403."""

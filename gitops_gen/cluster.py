@@ -1,0 +1,452 @@
+"""The cluster: the only module that imports ``kubernetes`` (the official client).
+
+Everything it returns is plain data (dicts as the API server sent them). Every API failure leaves here as a
+``ClusterError`` child, chained with ``from``, with the response body cut short so that no Secret content can
+reach a message or a traceback. ``kubernetes`` is imported inside functions: importing it costs about a
+second, which commands that never talk to a cluster should not pay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_gen import schema
+from gitops_gen.errors import (
+    ClusterAuthError,
+    ClusterConfigError,
+    ClusterForbiddenError,
+    ClusterNotServedError,
+    ClusterRequestError,
+    ClusterUnreachableError,
+)
+from gitops_gen.objects import KubeObject, ObjectKey, object_key
+
+DEFAULT_TIMEOUT = 10.0
+PAGE_SIZE = 500
+_BODY_LIMIT = 200
+_SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """An API resource as discovery describes it: where objects of a kind live."""
+
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def display(self) -> str:
+        """``deployments.apps`` / ``services``: the name RBAC rules use."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        """The URL path of the collection (or of one object when ``name`` is given)."""
+        root = f"/apis/{self.api_version}" if self.group else f"/api/{self.api_version}"
+        scope = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
+        return f"{root}{scope}/{self.plural}" + (f"/{name}" if name else "")
+
+
+@dataclass
+class LiveState:
+    """What the cluster holds for the desired objects: each found object by key, and the listed scopes."""
+
+    objects: dict[ObjectKey, KubeObject] = field(default_factory=dict)
+    # (group, kind, namespace) scopes that were LISTed with the tracking selector: only there can an object
+    # that git does not have be told apart as "extra".
+    listed: set[tuple[str, str, str]] = field(default_factory=set)
+
+
+def cache_dir() -> Path:
+    """Where gitops-gen caches what it learnt from servers (``$XDG_CACHE_HOME/gitops-gen``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gitops-gen"
+
+
+def _short(text: object) -> str:
+    words = " ".join(str(text).split())
+    return words if len(words) <= _BODY_LIMIT else words[: _BODY_LIMIT - 1] + "…"
+
+
+def _status_message(error: Any) -> str:
+    """The server's own one-line reason from an error Status body, cut short."""
+    body = getattr(error, "body", None)
+    message = ""
+    if body:
+        try:
+            decoded = json.loads(body)
+            message = str(decoded.get("message", "")) if isinstance(decoded, dict) else ""
+        except (ValueError, TypeError):
+            message = ""
+    return _short(message or getattr(error, "reason", "") or "no message")
+
+
+def _scrub(error: Any) -> None:
+    # The exception stays chained (``from``) and ``--debug`` prints it: cut what it could leak first.
+    with contextlib.suppress(AttributeError):
+        error.body = _status_message(error)
+        error.headers = None
+
+
+class Cluster:
+    """A connection to one API server (one kubeconfig context, or the in-cluster configuration)."""
+
+    def __init__(self, api_client: Any, *, host: str, context: str, default_namespace: str, timeout: float) -> None:
+        self._api = api_client
+        self._dynamic: Any = None
+        self.host = host
+        self.context = context
+        self.default_namespace = default_namespace
+        self.timeout = timeout
+        self._resources: dict[tuple[str, str], Resource] = {}
+        self._version: str | None = None
+
+    @property
+    def request_count(self) -> int:
+        """How many HTTP requests this connection has sent (discovery included)."""
+        return int(self._api.request_count)
+
+    # -- errors ---------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            yield
+        except ApiException as error:
+            _scrub(error)
+            status = getattr(error, "status", None)
+            message = _status_message(error)
+            if status == 401:
+                raise ClusterAuthError(
+                    f"the API server at {self.host} rejected the credentials of context {self.context!r} "
+                    f"while {doing} (401 {message}): renew them in the kubeconfig"
+                ) from error
+            if status == 403:
+                raise ClusterForbiddenError(f"forbidden while {doing}: {message}") from error
+            raise ClusterRequestError(f"the API server answered {status} while {doing}: {message}") from error
+        except HTTPError as error:
+            reason = getattr(error, "reason", None) or error
+            raise ClusterUnreachableError(
+                f"cannot reach the API server at {self.host} (context {self.context!r}, timeout {self.timeout:g}s) "
+                f"while {doing}: {_short(reason)}"
+            ) from error
+
+    # -- discovery ------------------------------------------------------------------------------------------
+    def _client(self) -> Any:
+        if self._dynamic is None:
+            from kubernetes.dynamic import DynamicClient
+
+            directory = cache_dir() / "discovery"
+            with contextlib.suppress(OSError):
+                directory.mkdir(parents=True, exist_ok=True)
+            cache_file = directory / (hashlib.sha256(self.host.encode()).hexdigest()[:16] + ".json")
+            with self._errors("reading the API discovery document"):
+                self._dynamic = DynamicClient(self._api, cache_file=str(cache_file))  # type: ignore[no-untyped-call]
+        return self._dynamic
+
+    def server_version(self) -> str:
+        """The server's ``gitVersion`` (``v1.20.2``); also the first request, so it proves we can connect."""
+        if self._version is None:
+            with self._errors("reading the server version"):
+                response = self._api_request("GET", "/version")
+            self._version = str(json.loads(response.data).get("gitVersion", "unknown"))
+        return self._version
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        """The resource serving ``kind`` at ``api_version``; ``ClusterNotServedError`` when there is none."""
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
+
+        cached = self._resources.get((api_version, kind))
+        if cached is not None:
+            return cached
+        client = self._client()
+        try:
+            with self._errors(f"discovering {kind} in {api_version}"):
+                found = client.resources.get(api_version=api_version, kind=kind)
+        except (ResourceNotFoundError, ResourceNotUniqueError) as error:
+            raise ClusterNotServedError(
+                f"the API server at {self.host} does not serve kind {kind} in {api_version}: "
+                "check the apiVersion for this Kubernetes version, or install its CRD"
+            ) from error
+        resource = Resource(api_version, kind, str(found.name), bool(found.namespaced))
+        self._resources[(api_version, kind)] = resource
+        return resource
+
+    # -- requests -------------------------------------------------------------------------------------------
+    def _api_request(self, method: str, path: str, *, query: Iterable[tuple[str, Any]] = (),
+                     body: str | None = None, content_type: str = "application/json") -> Any:
+        """One HTTP request through the official client; returns the raw urllib3 response."""
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        request = self._api.param_serialize(
+            method, path, query_params=list(query), header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
+        response = self._api.call_api(*request)
+        if not 200 <= response.status <= 299:
+            response.read()
+            self._api.response_deserialize(response, {})  # raises the client's ApiException for this status
+        return response.response
+
+    def list_objects(self, resource: Resource, namespace: str | None, label_selector: str,
+                     keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj) -> list[KubeObject]:
+        """LIST one kind in one namespace (or cluster-wide), page by page; ``keep`` trims each object early."""
+        found: list[KubeObject] = []
+        token: str | None = None
+        while True:
+            query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if token:
+                query.append(("continue", token))
+            where = f" in namespace {namespace}" if resource.namespaced and namespace else ""
+            with self._errors(f"listing {resource.display}{where}"):
+                page = json.loads(self._api_request("GET", resource.path(namespace), query=query).data)
+            item_version = page.get("apiVersion", resource.api_version)
+            for item in page.get("items") or []:
+                # List items come without apiVersion/kind: put them back so they look like GET results.
+                item.setdefault("apiVersion", item_version)
+                item.setdefault("kind", resource.kind)
+                kept = keep(item)
+                if kept is not None:
+                    found.append(kept)
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return found
+
+    def get_object(self, resource: Resource, namespace: str | None, name: str) -> KubeObject | None:
+        """GET one object; None when it does not exist."""
+        from kubernetes.client.exceptions import ApiException
+
+        with self._errors(f"reading {resource.kind} {namespace + '/' if namespace else ''}{name}"):
+            try:
+                response = self._api_request("GET", resource.path(namespace, name))
+            except ApiException as error:
+                if getattr(error, "status", None) == 404:
+                    return None
+                raise
+        obj: KubeObject = json.loads(response.data)
+        return obj
+
+    def dry_run_apply(self, resource: Resource, obj: KubeObject, field_manager: str) -> KubeObject:
+        """Server-side apply ``obj`` with ``dryRun=All`` (forcing conflicts: nothing is written); return what
+        the object would become."""
+        metadata = obj.get("metadata") or {}
+        namespace = metadata.get("namespace") or (self.default_namespace if resource.namespaced else None)
+        name = str(metadata.get("name", ""))
+        query = [("dryRun", "All"), ("fieldManager", field_manager), ("force", "true")]
+        # Secret bodies never reach a message: the object is named, the server's text is left out.
+        doing = f"dry-run applying {resource.kind} {namespace + '/' if namespace else ''}{name}"
+        with self._errors(doing):
+            response = self._api_request("PATCH", resource.path(namespace, name), query=query,
+                                         body=json.dumps(obj), content_type="application/apply-patch+yaml")
+        result: KubeObject = json.loads(response.data)
+        return result
+
+    # -- OpenAPI --------------------------------------------------------------------------------------------
+    def openapi_schema(self) -> schema.Compact:
+        """The compact schema of the server's OpenAPI document, fetched once per server version and cached."""
+        version = self.server_version()
+        digest = hashlib.sha256(f"{self.host}|{version}".encode()).hexdigest()[:16]
+        path = cache_dir() / "openapi" / f"{version}-{digest}.json"
+        with contextlib.suppress(OSError, ValueError):
+            cached: schema.Compact = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(cached, dict) and "types" in cached and "kinds" in cached:
+                return cached
+        with self._errors("reading the OpenAPI document (/openapi/v2)"):
+            document = json.loads(self._api_request("GET", "/openapi/v2").data)
+        compacted = schema.compact(document)
+        del document
+        # The cache is only an optimisation: a read-only home directory must not turn into an error.
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(compacted), encoding="utf-8")
+            partial.replace(path)
+        return compacted
+
+    # -- live state -----------------------------------------------------------------------------------------
+    def read_live(self, desired: list[KubeObject], label_selector: str, *, concurrency: int = 8,
+                  keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj) -> LiveState:
+        """Read the live counterpart of every desired object: one LIST per kind and namespace with the
+        tracking ``label_selector``, then a GET for each desired object the LISTs did not return.
+
+        Every forbidden kind is collected and named in one ``ClusterForbiddenError``.
+        """
+        self.server_version()
+        scopes: dict[tuple[str, str, str], Resource] = {}
+        wanted: dict[ObjectKey, tuple[Resource, str | None, str]] = {}
+        for obj in desired:
+            resource = self.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            namespace = (obj.get("metadata") or {}).get("namespace") or self.default_namespace
+            scope_ns = namespace if resource.namespaced else ""
+            scopes[(resource.group, resource.kind, scope_ns)] = resource
+            key = (resource.group, resource.kind, scope_ns, str(obj["metadata"]["name"]))
+            wanted[key] = (resource, scope_ns or None, key[3])
+
+        state = LiveState()
+        forbidden: list[str] = []
+        lock = threading.Lock()
+
+        def list_scope(scope: tuple[str, str, str]) -> None:
+            resource = scopes[scope]
+            try:
+                items = self.list_objects(resource, scope[2] or None, label_selector, keep)
+            except ClusterForbiddenError:
+                with lock:
+                    forbidden.append(f"list {resource.display}" + (f" in namespace {scope[2]}" if scope[2] else ""))
+                return
+            with lock:
+                state.listed.add(scope)
+                for item in items:
+                    state.objects[object_key(item, scope[2])] = item
+
+        def get_one(key: ObjectKey) -> None:
+            resource, namespace, name = wanted[key]
+            try:
+                item = self.get_object(resource, namespace, name)
+            except ClusterForbiddenError:
+                with lock:
+                    forbidden.append(f"get {resource.display}" + (f" in namespace {namespace}" if namespace else ""))
+                return
+            kept = keep(item) if item is not None else None
+            if kept is not None:
+                with lock:
+                    state.objects[key] = kept
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            list(pool.map(list_scope, sorted(scopes)))
+            if not forbidden:
+                unseen = [key for key in wanted if key not in state.objects]
+                list(pool.map(get_one, unseen))
+        if forbidden:
+            unique = sorted(set(forbidden))
+            raise ClusterForbiddenError(
+                f"context {self.context!r} may not {'; '.join(unique)}: grant get and list on these kinds "
+                "(the drift ClusterRole, see docs/drift.md)"
+            )
+        return state
+
+    def dry_run_all(self, objects: list[KubeObject], field_manager: str, *, concurrency: int = 8
+                    ) -> list[KubeObject]:
+        """``dry_run_apply`` every object, ``concurrency`` at a time; results in the order given.
+
+        Forbidden kinds are collected and named together, as in ``read_live``.
+        """
+        resources = [self.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", ""))) for obj in objects]
+        forbidden: list[str] = []
+        lock = threading.Lock()
+
+        def apply_one(index: int) -> KubeObject | None:
+            try:
+                return self.dry_run_apply(resources[index], objects[index], field_manager)
+            except ClusterForbiddenError:
+                with lock:
+                    forbidden.append(f"patch {resources[index].display}")
+                return None
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            results = list(pool.map(apply_one, range(len(objects))))
+        if forbidden:
+            unique = sorted(set(forbidden))
+            raise ClusterForbiddenError(
+                f"context {self.context!r} may not {'; '.join(unique)}: --mode server needs patch permission; "
+                "use the default --mode read-only with get/list only"
+            )
+        return [result for result in results if result is not None]
+
+
+def _counting_client_class() -> Any:
+    from kubernetes.client import ApiClient
+
+    class _CountingApiClient(ApiClient):
+        """The official client, with a default timeout on every request and a request counter."""
+
+        def __init__(self, configuration: Any, timeout: float) -> None:
+            super().__init__(configuration=configuration)
+            self.request_count = 0
+            self._count_lock = threading.Lock()
+            self._timeout = (timeout, timeout)  # (connect, read): read is per socket read, not per response
+
+        def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
+                     post_params: Any = None, _request_timeout: Any = None) -> Any:
+            with self._count_lock:
+                self.request_count += 1
+            return super().call_api(method, url, header_params, body, post_params,
+                                    _request_timeout or self._timeout)
+
+    return _CountingApiClient
+
+
+def _in_cluster() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (_SERVICE_ACCOUNT_DIR / "token").exists()
+
+
+def connect(kubeconfig: Path | None = None, context: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+            pool_size: int = 8) -> Cluster:
+    """Configure a connection: ``kubeconfig`` (or ``$KUBECONFIG``, or ``~/.kube/config``) with ``context``, or
+    the in-cluster service account when there is no kubeconfig at all. Nothing is sent yet."""
+    import yaml
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    configuration = client.Configuration()
+    default_file = Path(config.KUBE_CONFIG_DEFAULT_LOCATION.split(os.pathsep)[0]).expanduser()
+    use_file = kubeconfig is not None or bool(os.environ.get("KUBECONFIG")) or default_file.exists()
+    if use_file or not _in_cluster():
+        if kubeconfig is not None and not kubeconfig.is_file():
+            raise ClusterConfigError(f"kubeconfig {kubeconfig} does not exist: pass an existing file to --kubeconfig")
+        if not use_file:
+            raise ClusterConfigError(
+                f"no kubeconfig ({default_file} is missing, $KUBECONFIG is unset) and not running inside a "
+                "cluster: pass --kubeconfig"
+            )
+        source = str(kubeconfig) if kubeconfig is not None else None
+        where = source or os.environ.get("KUBECONFIG") or str(default_file)
+        try:
+            contexts, active = config.list_kube_config_contexts(config_file=source)  # type: ignore[no-untyped-call]
+            if context is not None:
+                names = [str(item.get("name")) for item in contexts]
+                if context not in names:
+                    raise ClusterConfigError(
+                        f"kubeconfig {where} has no context {context!r}; it has: {', '.join(names) or 'none'}"
+                    )
+                active = next(item for item in contexts if item.get("name") == context)
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=source, context=context, client_configuration=configuration
+            )
+        except (ConfigException, OSError, ValueError, yaml.YAMLError) as error:
+            raise ClusterConfigError(f"kubeconfig {where}: {_short(error)}") from error
+        context_name = str(active.get("name", context or "?"))
+        namespace = str((active.get("context") or {}).get("namespace") or "default")
+    else:
+        if context is not None:
+            raise ClusterConfigError("--context needs a kubeconfig; running in-cluster there is only one identity")
+        try:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except ConfigException as error:
+            raise ClusterConfigError(f"in-cluster configuration: {_short(error)}") from error
+        context_name = "in-cluster"
+        namespace_file = _SERVICE_ACCOUNT_DIR / "namespace"
+        namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
+    # One attempt per request: an unreachable server must fail within the timeout, not several times it.
+    configuration.retries = 0
+    configuration.connection_pool_maxsize = max(4, pool_size)
+    api_client = _counting_client_class()(configuration, timeout)
+    return Cluster(api_client, host=str(configuration.host), context=context_name, default_namespace=namespace,
+                   timeout=timeout)
+
