@@ -72,7 +72,9 @@ def test_line_endings_byte_order_mark_and_a_missing_final_newline_survive() -> N
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("x: &t v1\nimages:\n- name: a\n  newTag: *t\n", "anchor or alias"),
+        ("x: &t v1\nimages:\n- name: a\n  newTag: *t\n", "anchor, alias or tag"),
+        ("images:\n- name: a\n  newTag: &t v1\n", "anchor, alias or tag"),
+        ("images:\n- name: a\n  newTag: !!str v1\n", "anchor, alias or tag"),
         ("images:\n- name: a\n  newTag: |\n    v1\n", "is a block scalar"),
         ("images:\n- name: a\n", r"images\[0\].newTag does not exist"),
         ("images: {}\n", r"images\[0\] does not exist"),
