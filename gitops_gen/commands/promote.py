@@ -51,7 +51,7 @@ def promote(
     if not repo.is_repo(tree):
         raise RepoError(f"{tree} is not inside a git repository: promote only edits committed trees")
     origin = choose_overlays(tree, [source], False)[0]
-    plan, _ = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)
+    plan = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)
     return report_and_carry_out(
         tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push, extra={"source": source}
     )
