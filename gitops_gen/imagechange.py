@@ -102,14 +102,13 @@ def plan_bump(tree: Path, overlays: Sequence[Overlay], images: Sequence[str] | N
         if images and selection.missing:
             raise InputError(_missing_message(read, selection.missing[0], tree))
         if not selection.matched:
-            raise InputError(_missing_message(read, FAMILY_LABEL + f" ({', '.join(MASTODON_FAMILY)})", tree))
+            family = f"the {FAMILY_LABEL} images ({', '.join(MASTODON_FAMILY)})"
+            raise InputError(_missing_message(read, family, tree, suggest=MASTODON_FAMILY[0]))
         per_file.append((read, [plan_change(overlay.name, entry, request) for entry in selection.matched]))
     return _assemble(per_file, tree, [])
 
 
-def plan_promote(
-    tree: Path, source: Overlay, targets: Sequence[Overlay], images: Sequence[str] | None
-) -> tuple[Plan, OverlayImages]:
+def plan_promote(tree: Path, source: Overlay, targets: Sequence[Overlay], images: Sequence[str] | None) -> Plan:
     """Copy the tag and digest of the source overlay's entries (those for ``images``, default all) to each
     target overlay's entry for the same image."""
     origin = read_overlay(source, tree)
@@ -142,14 +141,14 @@ def plan_promote(
                     )
                 planned.append(plan_change(target.name, match, request))
         per_file.append((read, planned))
-    return _assemble(per_file, tree, warnings), origin
+    return _assemble(per_file, tree, warnings)
 
 
-def _missing_message(images: OverlayImages, wanted: str, tree: Path) -> str:
+def _missing_message(images: OverlayImages, wanted: str, tree: Path, suggest: str | None = None) -> str:
     names = ", ".join(entry.name for entry in images.entries) or "none"
     return (
         f"{_source(images, tree)} has no images entry for {wanted} (its entries: {names}); "
-        f"add `- name: {wanted.split(' ')[0]}` under images: first"
+        f"add `- name: {suggest or wanted}` under images: first"
     )
 
 

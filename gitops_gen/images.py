@@ -353,10 +353,6 @@ class VersionRequest:
     digest: str | None
     keep_tag: bool = False
 
-    @property
-    def label(self) -> str:
-        return version_label(self.tag, self.digest) if not self.keep_tag else version_label(None, self.digest)
-
 
 @dataclass(frozen=True)
 class EntryChange:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gitops_gen.errors import InputError
 from gitops_gen.images import ImageEntry, entries_from_kustomization
-from gitops_gen.yamlio import load_round_trip, to_plain
+from gitops_gen.yamlio import load_plain
 
 OVERLAYS_DIR = "overlays"
 # The file names kustomize itself accepts, in the order it looks for them.
@@ -75,5 +75,5 @@ def read_overlay(overlay: Overlay, tree: Path) -> OverlayImages:
         raise InputError(f"{source} is not UTF-8 text: {error.reason}") from error
     except OSError as error:
         raise InputError(f"cannot read {source}: {error.strerror}") from error
-    data = to_plain(load_round_trip(text, source))
+    data = load_plain(text, source)
     return OverlayImages(overlay, text, tuple(entries_from_kustomization(data, source)))

@@ -127,6 +127,9 @@ def test_digest_and_full_reference_render_pinned_references(tree: Path) -> None:
         (["--overlay", "production", "--digest", SHA], "pass --image"),
         (["--overlay", "production", "--image", "ghcr.io/nobody/else", "--tag", "v1"], "no images entry for"),
         (["--overlay", "production", "--tag", "v4.3.1", "--message", "{version}"], "unknown field"),
+        (["--overlay", "production", f"{MAIN_IMAGE}:v4.3.1", "--tag", "v4.3.2"], "not both"),
+        (["--overlay", "production", MAIN_IMAGE], "names no version"),
+        (["--overlay", "production", "--tag", "v4.3.1", "--push", "--no-commit"], "--push needs a commit"),
     ],
 )
 def test_bad_input_is_refused_with_exit_2_and_nothing_changed(

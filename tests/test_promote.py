@@ -75,6 +75,16 @@ def test_promote_one_image_and_dry_run(tree: Path, capsys: pytest.CaptureFixture
     assert rendered[("Deployment", "mastodon-web", "web")] == f"{MAIN_IMAGE}:v4.3.0"
 
 
+def test_promote_to_several_overlays_is_one_commit(tmp_path: Path) -> None:
+    root = build_tree(tmp_path / "repo", overlays=("staging", "canary", "production"))
+    assert main(["bump-image", "--repo", str(root), "--overlay", "staging", "--tag", "v4.3.1"]) == 0
+    assert promote(root, "--from", "staging", "--to", "canary", "--to", "production") == 0
+    subject = git(root, "log", "-1", "--format=%s")
+    assert subject == "canary, production: promote mastodon v4.3.0 -> v4.3.1 from staging\n"
+    for env in ("canary", "production"):
+        assert container_images(root / f"overlays/{env}") == container_images(root / "overlays/staging")
+
+
 def test_promote_drops_a_digest_the_source_does_not_have(tree: Path) -> None:
     assert promote(tree, "--from", "staging", "--to", "production") == 0
     assert main(["bump-image", "--repo", str(tree), "--overlay", "staging", "--tag", "v4.3.2"]) == 0

@@ -59,6 +59,8 @@ def test_a_plain_value_that_would_read_back_as_a_number_is_quoted() -> None:
     text = "images:\n- name: a\n  newTag: v1\n"
     assert edit_scalars(text, "k.yaml", [_tag(0, "4.3")]) == "images:\n- name: a\n  newTag: '4.3'\n"
     assert edit_scalars(text, "k.yaml", [_tag(0, "true")]) == "images:\n- name: a\n  newTag: 'true'\n"
+    assert edit_scalars(text, "k.yaml", [_tag(0, "on")]) == "images:\n- name: a\n  newTag: 'on'\n"  # YAML 1.1
+    assert edit_scalars(text, "k.yaml", [_tag(0, "0o17")]) == "images:\n- name: a\n  newTag: '0o17'\n"  # 1.2
 
 
 def test_line_endings_byte_order_mark_and_a_missing_final_newline_survive() -> None:
@@ -72,7 +74,9 @@ def test_line_endings_byte_order_mark_and_a_missing_final_newline_survive() -> N
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("x: &t v1\nimages:\n- name: a\n  newTag: *t\n", "anchor or alias"),
+        ("x: &t v1\nimages:\n- name: a\n  newTag: *t\n", "anchor, alias or tag"),
+        ("images:\n- name: a\n  newTag: &t v1\n", "anchor, alias or tag"),
+        ("images:\n- name: a\n  newTag: !!str v1\n", "anchor, alias or tag"),
         ("images:\n- name: a\n  newTag: |\n    v1\n", "is a block scalar"),
         ("images:\n- name: a\n", r"images\[0\].newTag does not exist"),
         ("images: {}\n", r"images\[0\] does not exist"),

@@ -54,18 +54,22 @@ def bump_image(
     reference: str | None = typer.Argument(
         None, metavar="[REFERENCE]", help="Full reference to set, e.g. ghcr.io/mastodon/mastodon:v4.3.1@sha256:<hex>."
     ),
-    tag: str | None = typer.Option(None, "--tag", help="Tag to set (the Mastodon images move together)."),
+    tag: str | None = typer.Option(
+        None, "--tag", metavar="TAG", help="Tag to set (the Mastodon images move together)."
+    ),
     digest: str | None = typer.Option(
-        None, "--digest", help="Digest sha256:<64 hex> to pin; needs --image. Alone, it pins the current tag."
+        None, "--digest", metavar="DIGEST", help="sha256:<64 hex>; needs --image. Pins --tag, else the tag set."
     ),
     image: str | None = typer.Option(
-        None, "--image", help="Change only the entry for this image (default: the Mastodon images)."
+        None, "--image", metavar="NAME", help="Change only the entry for this image (default: the Mastodon images)."
     ),
-    overlay: Annotated[list[str] | None, typer.Option("--overlay", help="Overlay to change (repeatable).")] = None,
+    overlay: Annotated[
+        list[str] | None, typer.Option("--overlay", metavar="NAME", help="Overlay to change (repeatable).")
+    ] = None,
     every: bool = typer.Option(False, "--all", help="Change every overlay under overlays/."),
     repo_dir: Path = REPO_OPTION,
     message: str = typer.Option(
-        DEFAULT_MESSAGE, "--message", "-m", help="Commit message template: {overlay} {image} {old} {new}."
+        DEFAULT_MESSAGE, "--message", "-m", metavar="TEMPLATE", help="Commit message: {overlay} {image} {old} {new}."
     ),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the files but do not commit."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the unified diff and change nothing."),

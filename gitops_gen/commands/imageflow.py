@@ -13,7 +13,7 @@ from gitops_gen.imagechange import Plan, carry_out, refuse_uncommitted, unified_
 from gitops_gen.images import commit_message
 
 REPO_OPTION: Path = typer.Option(
-    Path(), "--repo", help="The tree's directory (holds overlays/); inside a git work tree.", file_okay=False
+    Path(), "--repo", metavar="DIR", help="The tree (holds overlays/), inside a git work tree.", file_okay=False
 )
 
 

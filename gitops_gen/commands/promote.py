@@ -18,14 +18,23 @@ DEFAULT_MESSAGE = "{overlay}: promote {image} {old} -> {new} from {source}"
 
 
 def promote(
-    source: Annotated[str, typer.Option("--from", help="Overlay whose image versions are copied.")],
-    targets: Annotated[list[str], typer.Option("--to", help="Overlay that receives them (repeatable).")],
+    source: Annotated[
+        str, typer.Option("--from", metavar="OVERLAY", help="Overlay whose image versions are copied.")
+    ],
+    targets: Annotated[
+        list[str], typer.Option("--to", metavar="OVERLAY", help="Overlay that receives them (repeatable).")
+    ],
     image: Annotated[
-        list[str] | None, typer.Option("--image", help="Promote only this image (repeatable; default: all).")
+        list[str] | None,
+        typer.Option("--image", metavar="NAME", help="Promote only this image (repeatable; default: all)."),
     ] = None,
     repo_dir: Path = REPO_OPTION,
     message: str = typer.Option(
-        DEFAULT_MESSAGE, "--message", "-m", help="Commit message template: {overlay} {image} {old} {new} {source}."
+        DEFAULT_MESSAGE,
+        "--message",
+        "-m",
+        metavar="TEMPLATE",
+        help="Commit message: {overlay} {image} {old} {new} {source}.",
     ),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the files but do not commit."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the unified diff and change nothing."),
@@ -42,7 +51,7 @@ def promote(
     if not repo.is_repo(tree):
         raise RepoError(f"{tree} is not inside a git repository: promote only edits committed trees")
     origin = choose_overlays(tree, [source], False)[0]
-    plan, _ = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)
+    plan = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)
     return report_and_carry_out(
         tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push, extra={"source": source}
     )

@@ -1,0 +1,150 @@
+"""Wall time of `gitops-gen bump-image --all` across 50 overlays, against a peer measured in the same run.
+
+The peer is `kustomize edit set image` run in each overlay when a standalone `kustomize` is on PATH (kubectl
+has no `edit`). Without one, the peer is rewriting each overlay with a plain YAML load and dump (PyYAML,
+libyaml when available) — the fastest thing that could possibly change a tag, and what most scripts do.
+Also printed: how many lines each approach changes per file, i.e. the size of the review it asks for.
+
+Run from the repository root: python benchmarks/bump_bench.py [--overlays 50] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gitops_gen.cli import main  # noqa: E402
+from tests.tree_fixtures import MAIN_IMAGE, STREAMING_IMAGE, build_tree, overlay_kustomization  # noqa: E402
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _git_env() -> None:
+    for role in ("AUTHOR", "COMMITTER"):
+        os.environ.setdefault(f"GIT_{role}_NAME", "gitops-gen bench")
+        os.environ.setdefault(f"GIT_{role}_EMAIL", "bench@gitops-gen.invalid")
+
+
+def commented_overlay(env: str) -> str:
+    """An overlay as people keep them: comments above and beside the image entries, a quoted tag."""
+    text = overlay_kustomization(env, "v4.3.0")
+    text = text.replace(f"- name: {MAIN_IMAGE}\n  newTag: v4.3.0\n", (
+        f"# web, sidekiq and the migration Jobs\n- name: {MAIN_IMAGE}  # main image\n"
+        "  newTag: v4.3.0  # bumped by CI\n"
+    ))
+    return text.replace(f"{STREAMING_IMAGE}\n  newTag: v4.3.0", f"{STREAMING_IMAGE}\n  newTag: \"v4.3.0\"")
+
+
+def _kustomizations(tree: Path) -> list[Path]:
+    return sorted((tree / "overlays").glob("*/kustomization.yaml"))
+
+
+def _reset(tree: Path) -> None:
+    subprocess.run(["git", "-C", str(tree), "checkout", "--quiet", "--", "overlays"], check=True)
+
+
+def gitops_gen_bump(tree: Path, tag: str, commit: bool) -> None:
+    args = ["bump-image", "--repo", str(tree), "--all", "--tag", tag]
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main([*args] if commit else [*args, "--no-commit"])
+    if code != 0:
+        raise SystemExit(f"bump-image exited {code}")
+
+
+def plain_yaml_rewrite(tree: Path, tag: str) -> None:
+    for path in _kustomizations(tree):
+        data = yaml.load(path.read_text(), Loader=_Loader)
+        for entry in data.get("images", []):
+            if entry.get("name") in (MAIN_IMAGE, STREAMING_IMAGE):
+                entry["newTag"] = tag
+        path.write_text(yaml.dump(data, Dumper=_Dumper, sort_keys=False))
+
+
+def kustomize_edit(tree: Path, tag: str) -> None:
+    for path in _kustomizations(tree):
+        for image in (MAIN_IMAGE, STREAMING_IMAGE):
+            subprocess.run(["kustomize", "edit", "set", "image", f"{image}:{tag}"], cwd=path.parent, check=True)
+
+
+def _changed_lines(tree: Path) -> float:
+    """Mean number of changed (-/+) lines per overlay file against HEAD."""
+    counts = []
+    for path in _kustomizations(tree):
+        relative = path.relative_to(tree).as_posix()
+        before = subprocess.run(
+            ["git", "-C", str(tree), "show", f"HEAD:{relative}"], capture_output=True, text=True, check=True
+        ).stdout
+        diff = difflib.unified_diff(before.splitlines(), path.read_text().splitlines(), lineterm="", n=0)
+        counts.append(sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))))
+    return statistics.mean(counts)
+
+
+def _time(tree: Path, run: Callable[[str], None], repeat: int) -> tuple[float, float]:
+    """Median wall time of ``repeat`` runs (files reset between runs, outside the clock); lines changed."""
+    times, changed = [], 0.0
+    for attempt in range(repeat):
+        _reset(tree)
+        started = time.perf_counter()
+        run(f"v4.3.{attempt + 1}")
+        times.append(time.perf_counter() - started)
+        changed = _changed_lines(tree)
+    _reset(tree)
+    return statistics.median(times), changed
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--overlays", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args()
+    _git_env()
+    workdir = Path(tempfile.mkdtemp(prefix="bump-bench-"))
+    try:
+        envs = [f"env{i:02d}" for i in range(options.overlays)]
+        overlays = {f"overlays/{env}/kustomization.yaml": commented_overlay(env) for env in envs}
+        tree = build_tree(workdir / "repo", overlays=envs, extra=overlays)
+        gitops_gen_bump(tree, "v0.0.1", commit=False)  # warm up imports and caches, outside the clock
+        ours, ours_lines = _time(tree, lambda tag: gitops_gen_bump(tree, tag, commit=False), options.repeat)
+        peer_name = "kustomize edit set image (each overlay, 2 images)"
+        if shutil.which("kustomize"):
+            peer, peer_lines = _time(tree, lambda tag: kustomize_edit(tree, tag), options.repeat)
+        else:
+            peer_name = "plain YAML load+dump (PyYAML; no standalone kustomize on PATH)"
+            peer, peer_lines = _time(tree, lambda tag: plain_yaml_rewrite(tree, tag), options.repeat)
+
+        def committed(tag: str) -> None:
+            gitops_gen_bump(tree, tag, commit=True)
+            subprocess.run(["git", "-C", str(tree), "reset", "--quiet", "--hard", "HEAD~1"], check=True)
+
+        with_commit, _ = _time(tree, committed, options.repeat)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"bump of {options.overlays} overlays x 2 images (commented kustomizations), median of {options.repeat} runs")
+    print(f"  gitops-gen bump-image --all --no-commit : {ours * 1000:8.1f} ms   {ours_lines:5.1f} lines changed/file")
+    print(f"  gitops-gen bump-image --all (+ commit)  : {with_commit * 1000:8.1f} ms")
+    print(f"  peer: {peer_name}")
+    print(f"        {peer * 1000:8.1f} ms   {peer_lines:5.1f} lines changed/file")
+    print("  (changing two tags is 4 diff lines per file: anything above 4 is reformatting or lost comments)")
+    print(f"  ratio gitops-gen / peer (no commit)     : {ours / peer:8.2f}")
+    print(f"  ratio gitops-gen / peer (with commit)   : {with_commit / peer:8.2f}")
+
+
+if __name__ == "__main__":
+    main_bench()
