@@ -239,3 +239,14 @@ def _fetch_and_rebase(repo: git.Repo, remote: str, tracking: str) -> bool:
             f"the remote branch {tracking} changed the same lines; rebase stopped: {_first_line(error.stderr)}"
         ) from error
     return True
+
+
+def remote_url(directory: Path, remote: str = "origin") -> str | None:
+    """The URL of ``remote`` of the repository containing ``directory``, or None (no repository, no remote)."""
+    try:
+        found = git.Repo(directory, search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        return None
+    if remote not in [r.name for r in found.remotes]:
+        return None
+    return str(found.remote(remote).url)

@@ -279,6 +279,57 @@ class WorkerOverride(ComponentOverride):
     pass
 
 
+class ArgoCDSettings(_Model):
+    namespace: DnsLabel = "argocd"
+
+
+_DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+
+
+class FluxSettings(_Model):
+    namespace: DnsLabel = "flux-system"
+    interval: Annotated[str, Field(pattern=_DURATION)] = "10m"
+    git_secret: str | None = None
+
+
+class GitOps(_Model):
+    """How Argo CD and/or Flux sync each overlay (``clusters/<env>/<engine>/``)."""
+
+    engines: Annotated[list[Literal["argocd", "flux"]], Field(min_length=1)] = ["argocd"]
+    # Unset: the repository's `origin` remote, else a placeholder to edit. Spelt as Argo CD spells it.
+    repo_url: str | None = Field(default=None, alias="repoURL")
+    revision: str = "main"
+    argocd: ArgoCDSettings = ArgoCDSettings()
+    flux: FluxSettings = FluxSettings()
+
+
+class ExternalSecretsSettings(_Model):
+    store: str
+    store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
+    remote_key_prefix: str = ""
+
+
+class SopsSettings(_Model):
+    age_recipients: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("age_recipients")
+    @classmethod
+    def _public_keys(cls, value: list[str]) -> list[str]:
+        for recipient in value:
+            if not re.fullmatch(r"age1[0-9a-z]{50,}", recipient):
+                raise ValueError(f"{recipient!r} is not an age public key (age1...); never put a private key here")
+        return value
+
+
+class Secrets(_Model):
+    """Where the Secret the workloads read comes from; its values are never written into the repository."""
+
+    provider: Literal["existing", "external-secrets", "sops"] = "existing"
+    name: DnsLabel | None = None  # default: <name>-secrets
+    external_secrets: ExternalSecretsSettings | None = None
+    sops: SopsSettings | None = None
+
+
 class Overlay(_Model):
     """What differs in one environment; everything unset falls back to the top-level value."""
 
@@ -317,6 +368,8 @@ class Spec(_Model):
     sidekiq: Annotated[list[SidekiqWorker], Field(min_length=1)] = Field(default_factory=_default_workers)
     storage: Storage = Storage()
     expose: Expose = Expose()
+    gitops: GitOps = GitOps()
+    secrets: Secrets = Secrets()
     overlays: Annotated[dict[str, Overlay], Field(min_length=1)] = Field(default_factory=_default_overlays)
 
     @field_validator("kube_version", mode="before")
@@ -332,6 +385,10 @@ class Spec(_Model):
     @property
     def kube_minor(self) -> int:
         return int(self.kube_version.lstrip("v").split(".")[1])
+
+    @property
+    def secret_name(self) -> str:
+        return self.secrets.name or f"{self.name}-secrets"
 
     def overlay_namespace(self, overlay: str) -> str:
         return self.overlays[overlay].namespace or f"{self.name}-{overlay}"
@@ -395,6 +452,12 @@ def _semantic_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
     if ports.web is not None and ports.web == ports.streaming:
         problems.append((("expose", "nodePorts", "streaming"), f"node port {ports.web} is used twice (web and "
                                                                "streaming): give each its own"))
+    if spec.secrets.provider == "external-secrets" and spec.secrets.external_secrets is None:
+        problems.append((("secrets", "provider"), "provider external-secrets needs secrets.externalSecrets.store: "
+                                                  "the SecretStore to read from"))
+    if spec.secrets.provider == "sops" and spec.secrets.sops is None:
+        problems.append((("secrets", "provider"), "provider sops needs secrets.sops.ageRecipients: the age public "
+                                                  "keys that may decrypt"))
     if spec.storage.system.nfs and spec.mastodon.s3:
         problems.append((("storage", "system", "nfs"), "NFS storage and mastodon.s3 exclude each other: media go "
                                                        "to one of them"))

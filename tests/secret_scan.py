@@ -13,8 +13,9 @@ from typing import Any
 
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*-----")
 # Runs of the characters keys are written in (hex, alphanumeric, base64url, base64 less "/", which mostly
-# separates path segments in these files).
-_TOKEN = re.compile(r"[A-Za-z0-9+_=-]{20,}")
+# separates path segments in these files). "=" only as base64 padding at the end, so that a configMapGenerator
+# literal KEY=value is two words, not one token.
+_TOKEN = re.compile(r"[A-Za-z0-9+_-]{20,}={0,2}")
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 # Word-like runs: lowercase or uppercase words, Capitalised words. Names and paths are mostly made of them.
 _WORD = re.compile(r"[a-z]{4,}|[A-Z]{4,}|[A-Z][a-z]{3,}")

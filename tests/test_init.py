@@ -154,7 +154,7 @@ def test_removing_a_worker_removes_its_generated_file(made: Path, capsys: pytest
 def test_this_repository_is_its_own_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copy(REPO_ROOT / "gitops-gen.yaml", tmp_path / "gitops-gen.yaml")
     assert run_cli(capsys, "init", str(tmp_path), "--no-commit").code == 0
-    for top in ("base", "overlays"):
+    for top in ("base", "overlays", "clusters"):
         assert snapshot(tmp_path / top) == snapshot(REPO_ROOT / top), f"{top}/ differs: run gitops-gen init ."
 
 

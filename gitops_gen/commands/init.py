@@ -28,7 +28,8 @@ def init(
     spec_text = default_spec_text() if new_spec else spec_file.read_text(encoding="utf-8")
     spec = parse_spec(spec_text, str(spec_file))
 
-    plan = tree.plan(spec, root, force=force)  # raises before anything is written
+    origin = repo.remote_url(root) if root.exists() else None
+    plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     if new_spec:
         plan.writes[SPEC_FILE] = spec_text
     if not plan.changed_paths:

@@ -18,6 +18,7 @@ class Names:
     """Object names derived from the spec's ``name``: one place, so references cannot disagree."""
 
     prefix: str
+    secret_name: str
 
     @property
     def service_account(self) -> str:
@@ -29,7 +30,7 @@ class Names:
 
     @property
     def secret(self) -> str:
-        return f"{self.prefix}-secrets"
+        return self.secret_name
 
     @property
     def system_claim(self) -> str:
@@ -49,7 +50,7 @@ class Names:
 
 
 def names(spec: Spec) -> Names:
-    return Names(spec.name)
+    return Names(spec.name, spec.secret_name)
 
 
 def selector_labels(spec: Spec, component: str) -> dict[str, str]:

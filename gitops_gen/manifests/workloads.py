@@ -14,6 +14,7 @@ from gitops_gen.manifests.common import (
     resources,
     selector_labels,
 )
+from gitops_gen.secrets import secret_env
 from gitops_gen.spec import SidekiqWorker, Spec
 
 WEB_PORT = 3000
@@ -31,9 +32,14 @@ def uses_shared_volume(spec: Spec) -> bool:
 
 
 def env_sources(spec: Spec) -> list[KubeObject]:
-    """Every Mastodon process reads the same configuration and the same Secret (streaming included)."""
-    n = names(spec)
-    return [{"configMapRef": {"name": n.config}}, {"secretRef": {"name": n.secret}}]
+    """Every Mastodon process reads the same configuration (streaming included)."""
+    return [{"configMapRef": {"name": names(spec).config}}]
+
+
+def with_secrets(spec: Spec, env: list[KubeObject]) -> list[KubeObject]:
+    """``env`` plus every key of the Secret by ``secretKeyRef``: a missing required key stops the pod with a
+    clear event instead of starting Mastodon half-configured. The same list goes to every process."""
+    return [*secret_env(names(spec).secret), *env]
 
 
 def _container_security() -> KubeObject:
@@ -74,7 +80,7 @@ def mastodon_container(spec: Spec, name: str, command: list[str], env: list[Kube
         "image": _image(spec, "mastodon"),
         "command": command,
         "envFrom": env_sources(spec),
-        "env": env,
+        "env": with_secrets(spec, env),
         "securityContext": _container_security(),
     }
 
@@ -105,7 +111,8 @@ def streaming(spec: Spec) -> KubeObject:
         "name": "streaming",
         "image": _image(spec, "streaming"),
         "envFrom": env_sources(spec),
-        "env": [{"name": "BIND", "value": "0.0.0.0"}, {"name": "PORT", "value": str(STREAMING_PORT)}],
+        "env": with_secrets(spec, [{"name": "BIND", "value": "0.0.0.0"},
+                                   {"name": "PORT", "value": str(STREAMING_PORT)}]),
         "ports": [{"name": "streaming", "containerPort": STREAMING_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 10},
         "livenessProbe": {**probe, "periodSeconds": 30, "timeoutSeconds": 5},

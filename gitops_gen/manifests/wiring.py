@@ -1,0 +1,64 @@
+"""Spec -> the GitOps wiring of one overlay: the secrets provider, the sync engines' objects, ``.sops.yaml``.
+
+The objects themselves are built in ``manifests/sync.py`` and ``secrets.py`` from small dataclasses; this module
+only maps the spec onto them.
+"""
+
+from __future__ import annotations
+
+from gitops_gen import secrets
+from gitops_gen.manifests import sync
+from gitops_gen.manifests.common import KubeObject
+from gitops_gen.manifests.environment import workloads
+from gitops_gen.spec import Spec
+
+PLACEHOLDER_REPO = "https://git.example.com/ops/{name}.git"
+# Argo CD must create the Secret's source before the PreSync migration hook reads it, and before the
+# configuration hook (wave -1): on a first sync nothing else exists yet when PreSync hooks run.
+SECRET_HOOK_ANNOTATIONS = {"argocd.argoproj.io/hook": "PreSync",
+                           "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+                           "argocd.argoproj.io/sync-wave": "-2"}
+
+
+def provider(spec: Spec) -> secrets.SecretsProvider:
+    chosen, name = spec.secrets, spec.secret_name
+    if chosen.provider == "external-secrets" and chosen.external_secrets:
+        store = chosen.external_secrets
+        return secrets.ExternalSecrets(store_name=store.store, secret_name=name, store_kind=store.store_kind,
+                                       remote_key_prefix=store.remote_key_prefix)
+    if chosen.provider == "sops" and chosen.sops:
+        return secrets.SopsSecrets(age_recipients=tuple(chosen.sops.age_recipients), secret_name=name)
+    return secrets.ExistingSecret(secret_name=name)
+
+
+def secret_objects(spec: Spec, overlay: str) -> list[KubeObject]:
+    """What the overlay carries to bring the Secret (an ExternalSecret), never a Secret with values."""
+    objects = secrets.secret_objects(provider(spec), spec.overlay_namespace(overlay))
+    for obj in objects:
+        obj["metadata"].pop("namespace", None)  # the overlay's kustomization sets it
+        obj["metadata"]["annotations"] = dict(SECRET_HOOK_ANNOTATIONS)
+    return objects
+
+
+def cluster_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, list[KubeObject]]:
+    """``clusters/<overlay>/<engine>/…`` for every engine the spec names."""
+    gitops = spec.gitops
+    target = sync.SyncTarget(
+        name=spec.name, env=overlay, namespace=spec.overlay_namespace(overlay),
+        repo_url=gitops.repo_url or repo_url or PLACEHOLDER_REPO.format(name=spec.name),
+        revision=gitops.revision, deployments=tuple(w.name for w in workloads(spec, overlay)),
+    )
+    return sync.cluster_files(
+        target, gitops.engines,
+        argocd=sync.ArgoCDOptions(namespace=gitops.argocd.namespace),
+        flux=sync.FluxOptions(namespace=gitops.flux.namespace, interval=gitops.flux.interval,
+                              git_secret=gitops.flux.git_secret),
+        secrets=provider(spec),
+    )
+
+
+def sops_config(spec: Spec) -> dict[str, object] | None:
+    chosen = provider(spec)
+    if not isinstance(chosen, secrets.SopsSecrets):
+        return None
+    return secrets.sops_config(dict.fromkeys(spec.overlays, chosen))

@@ -1,0 +1,128 @@
+"""The GitOps wiring `init` writes: sync objects the engines' CRDs accept, migration order for Flux, secrets
+kept out of git for every provider, and a Secret that the rendered workloads reference completely."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gitops_gen import kustomize
+from gitops_gen.secrets import SECRET_KEY_NAMES, referenced_secret_keys
+from tests.conftest import Cluster
+from tests.helpers import run_cli
+from tests.secret_scan import secret_like_strings, secrets_with_values
+from tests.test_sync import _ids, _render_like_flux
+from tests.test_sync_cluster import _run_printed
+
+AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+PROVIDERS = {
+    "existing": "",
+    "external-secrets": "secrets:\n  provider: external-secrets\n  externalSecrets: {store: vault, storeKind: "
+                        "ClusterSecretStore, remoteKeyPrefix: mastodon/}\n",
+    "sops": f"secrets:\n  provider: sops\n  sops: {{ageRecipients: [{AGE}]}}\n",
+}
+
+
+def _spec(namespace: str, provider: str) -> str:
+    return (f"gitops:\n  engines: [argocd, flux]\n  repoURL: https://git.example.net/ops/mastodon.git\n"
+            f"{PROVIDERS[provider]}overlays:\n  production: {{namespace: {namespace}}}\n")
+
+
+def _init(root: Path, namespace: str, provider: str, capsys: pytest.CaptureFixture[str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "gitops-gen.yaml").write_text(_spec(namespace, provider))
+    assert run_cli(capsys, "init", str(root)).code == 0
+    return root
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_every_sync_object_init_writes_is_accepted_by_server_side_apply(
+        provider: str, tmp_path: Path, cluster: Cluster, namespace: str, sync_engine_crds: list[str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = _init(tmp_path / "repo", namespace, provider, capsys)
+    for engine_namespace in ("argocd", "flux-system"):
+        cluster.kubectl("create", "namespace", engine_namespace, check=False)
+    for engine in ("argocd", "flux"):
+        directory = root / "clusters" / "production" / engine
+        applied = cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-test", "-k", str(directory),
+                                  check=False)
+        assert applied.returncode == 0, f"{engine}: {applied.stderr}"
+        for obj in kustomize.render(directory):
+            if obj["kind"] == "Namespace":
+                continue
+            live = json.loads(cluster.kubectl("get", f"{obj['kind'].lower()}.{obj['apiVersion'].split('/')[0]}",
+                                              obj["metadata"]["name"], "-n", obj["metadata"]["namespace"],
+                                              "-o", "json").stdout)
+            assert live["spec"].keys() >= obj["spec"].keys(), f"{obj['kind']} lost fields the server pruned"
+            cluster.kubectl("delete", f"{obj['kind'].lower()}.{obj['apiVersion'].split('/')[0]}",
+                            obj["metadata"]["name"], "-n", obj["metadata"]["namespace"], check=False)
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_flux_applies_config_and_pre_migration_then_the_app_then_post_migration(
+        provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _init(tmp_path / "repo", "mastodon", provider, capsys)
+    flux = root / "clusters" / "production" / "flux"
+    (config,), (app,), (post,) = (_load(flux / f"{stage}.yaml") for stage in ("config", "app", "post-migrate"))
+    assert [d["name"] for d in app["spec"]["dependsOn"]] == [config["metadata"]["name"]]
+    assert [d["name"] for d in post["spec"]["dependsOn"]] == [app["metadata"]["name"]]
+    assert config["spec"]["wait"] is True and post["spec"]["wait"] is True
+
+    whole = kustomize.render(root / "overlays" / "production")
+    parts = [_render_like_flux(root, stage, tmp_path / "stages") for stage in (config, app, post)]
+    first, middle, last = (_ids(part) for part in parts)
+    assert first | middle | last == _ids(whole) and not (first & middle or middle & last or first & last)
+    assert {kind for kind, _ in first} >= {"ConfigMap", "Job"} and ("Job", "mastodon-db-migrate-pre") in first
+    assert {name for kind, name in middle if kind == "Deployment"} == {
+        "mastodon-web", "mastodon-streaming", "mastodon-sidekiq-default"}
+    assert last == {("Job", "mastodon-db-migrate-post")}
+    if provider == "external-secrets":
+        assert ("ExternalSecret", "mastodon-secrets") in first
+    decryption = [stage["spec"].get("decryption") for stage in (config, app, post)]
+    assert all(decryption) if provider == "sops" else not any(decryption)
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_no_file_init_writes_holds_a_secret_value(provider: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    root = _init(tmp_path / "repo", "mastodon", provider, capsys)
+    written = [p for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts]
+    assert len(written) > 15
+    for path in written:
+        text = path.read_text()
+        assert secret_like_strings(text, allowed=[AGE]) == [], path
+        if path.suffix == ".yaml":
+            assert secrets_with_values(_load(path)) == [], path
+    if provider == "sops":
+        assert "age: " + AGE in (root / ".sops.yaml").read_text()
+    assert secrets_with_values(kustomize.render(root / "overlays" / "production")) == []
+
+
+def test_the_printed_secret_command_creates_every_key_the_rendered_workloads_reference(
+        tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _init(tmp_path / "repo", namespace, "existing", capsys)
+    rendered = kustomize.render(root / "overlays" / "production")
+    result = run_cli(capsys, "secrets", "--kubectl", "--name", "mastodon-secrets", "--namespace", namespace)
+    assert result.code == 0
+    done = _run_printed(result.out, cluster, tmp_path, DB_PASS="correct horse battery staple")
+    assert done.returncode == 0, done.stderr
+    secret = json.loads(cluster.kubectl("get", "secret", "mastodon-secrets", "-n", namespace, "-o", "json").stdout)
+    keys = set(secret["data"])
+    assert base64.b64decode(secret["data"]["DB_PASS"]).decode() == "correct horse battery staple"
+
+    references = referenced_secret_keys(rendered)
+    assert set(references) == {"mastodon-secrets"} and references["mastodon-secrets"] <= keys
+    for obj in rendered:
+        if obj["kind"] in ("Deployment", "Job"):
+            (container,) = obj["spec"]["template"]["spec"]["containers"]
+            from_secret = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+            assert from_secret == set(SECRET_KEY_NAMES), f"{obj['metadata']['name']} misses secret keys"
