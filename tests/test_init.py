@@ -250,3 +250,19 @@ def _check_seed_objects(apps: Any, core: Any, namespace: str) -> None:
     volume = core.read_persistent_volume(claim.spec.volume_name)
     assert volume.spec.nfs.server == "192.0.2.129"
     assert volume.spec.nfs.path == "/Pool-1/share_root/sns_ap/live/public/system"
+
+
+def test_services_take_the_chosen_node_ports_and_ip_family_policy() -> None:
+    spec = parse_spec("expose:\n  type: NodePort\n  nodePorts: {web: 30080, streaming: 30081}\n"
+                      "  ipFamilyPolicy: PreferDualStack\n  ipFamilies: [IPv6, IPv4]\n")
+    services = {doc["metadata"]["name"]: doc for f in generate(spec) if f.path == "base/services.yaml"
+                for doc in f.data}
+    web, streaming = services["mastodon-web"]["spec"], services["mastodon-streaming"]["spec"]
+    assert (web["type"], web["ports"][0]["nodePort"]) == ("NodePort", 30080)
+    assert (streaming["type"], streaming["ports"][0]["nodePort"]) == ("NodePort", 30081)
+    assert web["ipFamilyPolicy"] == "PreferDualStack" and web["ipFamilies"] == ["IPv6", "IPv4"]
+    assert all(port["protocol"] == "TCP" for port in web["ports"] + streaming["ports"])
+    default = {doc["metadata"]["name"]: doc for f in generate(parse_spec("")) if f.path == "base/services.yaml"
+               for doc in f.data}
+    assert default["mastodon-web"]["spec"]["type"] == "ClusterIP"
+    assert "ipFamilyPolicy" not in default["mastodon-web"]["spec"]
