@@ -10,3 +10,7 @@ def register(app: typer.Typer) -> None:
     if getattr(app, "_gitops_gen_registered", False):
         return
     app._gitops_gen_registered = True  # type: ignore[attr-defined]
+
+    from gitops_gen.commands import drift
+
+    drift.register(app)

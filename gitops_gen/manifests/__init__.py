@@ -1,0 +1,1 @@
+"""Spec -> Kubernetes objects and CI files, one module per component. Pure functions returning plain data."""
