@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from gitops_gen import kustomize, repo
+from gitops_gen import kustomize, render_cache, repo
 from gitops_gen.drift import DriftResult, Policy, evaluate, parse_ignore, sync_managers, tracking_selector, trim_live
 from gitops_gen.drift_config import DriftSettings, read_drift_settings
 from gitops_gen.errors import InputError, KustomizeError
 from gitops_gen.objects import KubeObject, object_key
+from gitops_gen.render_cache import uses_remote_resources
 
 SPEC_FILE = "gitops-gen.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -74,6 +75,13 @@ def _overlay_names(root: Path) -> list[str]:
     )
 
 
+def render_cache_key(directory: Path, commit: str, overlay: str) -> str:
+    """The render cache's key for an overlay at a commit: the commit's tree, where the GitOps tree sits in the
+    repository, the overlay, and the kustomize that renders it."""
+    relative = directory.resolve().relative_to(repo.top_level(directory).resolve())
+    return render_cache.key(repo.tree_id(directory, commit), str(relative), overlay, kustomize.fingerprint())
+
+
 def render_desired(directory: Path, ref: str, overlays: Sequence[str]) -> DesiredState:
     """Export the tree committed at ``ref`` and render the chosen overlays (all of them when none is named)."""
     top = repo.top_level(directory)
@@ -90,13 +98,21 @@ def render_desired(directory: Path, ref: str, overlays: Sequence[str]) -> Desire
             if name not in available:
                 raise InputError(f"overlay {name!r} does not exist at {ref} ({commit[:12]}); overlays there: "
                                  f"{', '.join(available) or 'none'}")
+        cacheable = not uses_remote_resources(Path(temporary))
         rendered: dict[str, list[KubeObject]] = {}
         for name in names:
+            cache_key = render_cache_key(directory, commit, name) if cacheable else ""
+            cached = render_cache.load(cache_key) if cacheable else None
+            if cached is not None:
+                rendered[name] = cached
+                continue
             try:
                 rendered[name] = kustomize.render(root / "overlays" / name)
             except KustomizeError as error:
                 message = str(error).replace(str(root), "").replace(temporary, "")
                 raise KustomizeError(f"overlay {name} at {ref} ({commit[:12]}): {message}") from error
+            if cacheable:
+                render_cache.store(cache_key, rendered[name])
         settings = read_drift_settings(root / SPEC_FILE)
     return DesiredState(commit, rendered, settings)
 

@@ -86,3 +86,11 @@ def export_tree(directory: Path, ref: str, destination: Path) -> str:
 def _first_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[0].removeprefix("stderr: ").strip("'") if lines else "no message"
+
+
+def tree_id(directory: Path, commit: str) -> str:
+    """The id of the tree a commit records: equal trees, equal content (a key for caching renders)."""
+    try:
+        return str(_open(directory).commit(commit).tree.hexsha)
+    except (BadName, ValueError, GitCommandError) as error:
+        raise RepoError(f"git ref {commit!r} does not name a commit in {directory}") from error
