@@ -299,7 +299,7 @@ class Cluster:
             wanted[key] = (resource, scope_ns or None, key[3])
 
         state = LiveState()
-        forbidden: list[str] = []
+        forbidden: list[tuple[str, str, str]] = []
         lock = threading.Lock()
 
         def list_scope(scope: tuple[str, str, str]) -> None:
@@ -308,7 +308,7 @@ class Cluster:
                 items = self.list_objects(resource, scope[2] or None, label_selector, keep)
             except ClusterForbiddenError:
                 with lock:
-                    forbidden.append(f"list {resource.display}" + (f" in namespace {scope[2]}" if scope[2] else ""))
+                    forbidden.append(("list", resource.display, scope[2]))
                 return
             with lock:
                 state.listed.add(scope)
@@ -321,7 +321,7 @@ class Cluster:
                 item = self.get_object(resource, namespace, name)
             except ClusterForbiddenError:
                 with lock:
-                    forbidden.append(f"get {resource.display}" + (f" in namespace {namespace}" if namespace else ""))
+                    forbidden.append(("get", resource.display, namespace or ""))
                 return
             kept = keep(item) if item is not None else None
             if kept is not None:
@@ -334,9 +334,8 @@ class Cluster:
                 unseen = [key for key in wanted if key not in state.objects]
                 list(pool.map(get_one, unseen))
         if forbidden:
-            unique = sorted(set(forbidden))
             raise ClusterForbiddenError(
-                f"context {self.context!r} may not {'; '.join(unique)}: grant get and list on these kinds "
+                f"context {self.context!r} may not {_refusals(forbidden)}: grant get and list on these kinds "
                 "(the drift ClusterRole, see docs/drift.md)"
             )
         return state
@@ -348,7 +347,7 @@ class Cluster:
         Forbidden kinds are collected and named together, as in ``read_live``.
         """
         resources = [self.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", ""))) for obj in objects]
-        forbidden: list[str] = []
+        forbidden: list[tuple[str, str, str]] = []
         lock = threading.Lock()
 
         def apply_one(index: int) -> KubeObject | None:
@@ -356,18 +355,29 @@ class Cluster:
                 return self.dry_run_apply(resources[index], objects[index], field_manager)
             except ClusterForbiddenError:
                 with lock:
-                    forbidden.append(f"patch {resources[index].display}")
+                    namespace = (objects[index].get("metadata") or {}).get("namespace") or ""
+                    forbidden.append(("patch", resources[index].display, str(namespace)))
                 return None
 
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             results = list(pool.map(apply_one, range(len(objects))))
         if forbidden:
-            unique = sorted(set(forbidden))
             raise ClusterForbiddenError(
-                f"context {self.context!r} may not {'; '.join(unique)}: --mode server needs patch permission; "
+                f"context {self.context!r} may not {_refusals(forbidden)}: --mode server needs patch permission; "
                 "use the default --mode read-only with get/list only"
             )
         return [result for result in results if result is not None]
+
+
+def _refusals(refused: Iterable[tuple[str, str, str]]) -> str:
+    """``list secrets, services in namespace m; get ...``: every refused (verb, resource, namespace), grouped."""
+    grouped: dict[tuple[str, str], set[str]] = {}
+    for verb, resource, namespace in refused:
+        grouped.setdefault((verb, namespace), set()).add(resource)
+    return "; ".join(
+        f"{verb} {', '.join(sorted(resources))}" + (f" in namespace {namespace}" if namespace else "")
+        for (verb, namespace), resources in sorted(grouped.items())
+    )
 
 
 def _counting_client_class() -> Any:

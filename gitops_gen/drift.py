@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -473,6 +474,8 @@ class _Differ:
     def value(self, desired: Any, live: Any, cursor: SchemaCursor, path: FieldPath) -> None:
         if desired is ABSENT and not self.full:
             return
+        if type(desired) is type(live) and (desired == live):
+            return  # the common case, decided by one C-level comparison
         if _empty(desired) and _empty(live):
             return
         if isinstance(desired, dict) and (isinstance(live, dict) or _empty(live)):
@@ -542,10 +545,13 @@ def _compared(obj: KubeObject) -> dict[str, Any]:
     view = {key: value for key, value in obj.items() if key not in ("apiVersion", "kind", "status", "metadata")}
     metadata = obj.get("metadata") or {}
     kept: dict[str, Any] = {}
-    for name in _METADATA_COMPARED:
-        values = metadata.get(name)
-        if isinstance(values, Mapping):
-            kept[name] = {key: value for key, value in values.items() if not _bookkeeping((name, key))}
+    labels, annotations = metadata.get("labels"), metadata.get("annotations")
+    if isinstance(labels, Mapping):
+        kept["labels"] = {key: value for key, value in labels.items()
+                          if not key.startswith(_BOOKKEEPING_LABEL_PREFIXES)}
+    if isinstance(annotations, Mapping):
+        kept["annotations"] = {key: value for key, value in annotations.items()
+                               if key not in _BOOKKEEPING_ANNOTATIONS}
     view["metadata"] = kept
     return view
 
@@ -560,6 +566,7 @@ def _bookkeeping(path: FieldPath) -> bool:
 # -- managedFields ----------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def _parse_field_key(raw: str) -> Segment | None:
     prefix, body = raw[:2], raw[2:]
     try:
@@ -578,7 +585,7 @@ def _parse_field_key(raw: str) -> Segment | None:
 
 
 def _is_leaf(node: Any) -> bool:
-    return not isinstance(node, dict) or not [key for key in node if key != "."]
+    return not isinstance(node, dict) or not node or (len(node) == 1 and "." in node)
 
 
 def _find_item(values: Any, segment: Key, keys: Sequence[str]) -> Any:
@@ -622,6 +629,26 @@ def _leaf_paths(node: Mapping[str, Any], path: FieldPath = ()) -> Iterator[Field
             yield (*path, segment)
         else:
             yield from _leaf_paths(child, (*path, segment))
+
+
+def _all_specified(node: Mapping[str, Any], desired: Any) -> bool:
+    """Whether git specifies every field of a managedFields tree: then the entry cannot own an addition.
+    A quick, conservative pass (no schema, no live values) that spares most objects the full walk."""
+    for raw, child in node.items():
+        if raw == ".":
+            continue
+        segment = _parse_field_key(raw)
+        if isinstance(segment, str):
+            value = desired.get(segment, ABSENT) if isinstance(desired, dict) else ABSENT
+        elif isinstance(segment, Key):
+            value = _find_item(desired, segment, ())
+        else:
+            return False
+        if value is ABSENT:
+            return False
+        if not _is_leaf(child) and not _all_specified(child, value):
+            return False
+    return True
 
 
 def _is_creator(fields: Mapping[str, Any], desired: Any, live: Any, cursor: SchemaCursor) -> bool:
@@ -761,6 +788,8 @@ def _extras(entries: Sequence[Mapping[str, Any]], desired: Any, live: Any, curso
         is_sync = manager in policy.sync_managers
         if is_sync and operation != "Apply":
             continue  # an engine's plain create/update also owns the server's defaults: not a statement of git
+        if _all_specified(fields, desired):
+            continue
         creator = operation != "Apply" and _is_creator(fields, desired, live, cursor)
         found.extend(_walk_owned(fields, desired, live, cursor, (), manager or None, creator))
     return found

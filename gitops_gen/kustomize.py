@@ -65,3 +65,13 @@ def load_objects(text: str, source: str) -> list[KubeObject]:
 def render(directory: Path) -> list[KubeObject]:
     """Render ``directory`` with kustomize and return its objects."""
     return load_objects(render_text(directory), str(directory))
+
+
+def fingerprint() -> str:
+    """What identifies the kustomize that renders: its command, and the size and time of its binary."""
+    command = kustomize_command()
+    binary = shutil.which(command[0])
+    if binary is None:
+        return " ".join(command)
+    stat = Path(binary).stat()
+    return f"{' '.join(command)}|{binary}|{stat.st_size}|{stat.st_mtime_ns}"

@@ -91,6 +91,14 @@ def _first_line(text: str | None) -> str:
     return lines[0].removeprefix("stderr: ").strip("'") if lines else "no message"
 
 
+def tree_id(directory: Path, commit: str) -> str:
+    """The id of the tree a commit records: equal trees, equal content (a key for caching renders)."""
+    try:
+        return str(_open(directory).commit(commit).tree.hexsha)
+    except (BadName, ValueError, GitCommandError) as error:
+        raise RepoError(f"git ref {commit!r} does not name a commit in {directory}") from error
+
+
 # --- what bump-image and promote need: cleanliness checks, undo, and a push that survives a race ---------------
 
 

@@ -1,0 +1,90 @@
+"""``gitops-gen drift``: what changed in the cluster that git does not say."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitops_gen.errors import EXIT_DRIFT, EXIT_OK, InputError
+
+_CURRENT_DIRECTORY = Path()
+
+
+class Output(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+class ModeOption(StrEnum):
+    READ_ONLY = "read-only"
+    SERVER = "server"
+
+
+def drift(
+    ref: Annotated[str, typer.Option("--ref", help="The commit whose tree is the desired state.")] = "HEAD",
+    overlay: Annotated[list[str] | None, typer.Option(
+        "--overlay", help="An overlay under overlays/ to check; repeatable. Default: every overlay.")] = None,
+    repo: Annotated[Path, typer.Option(
+        "--repo", help="The GitOps repository (default: the current directory).")] = _CURRENT_DIRECTORY,
+    kubeconfig: Annotated[Path | None, typer.Option(
+        "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster).")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="Kubeconfig context (default: its current one).")] = None,
+    mode: Annotated[ModeOption, typer.Option(
+        "--mode", help="read-only: get/list only; server: server-side apply dry-run per object (needs patch).",
+    )] = ModeOption.READ_ONLY,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight at once.")] = 8,
+    output: Annotated[Output, typer.Option(
+        "--output", help="text, json (one document per overlay) or markdown.")] = Output.TEXT,
+    ignore: Annotated[list[str] | None, typer.Option(
+        "--ignore", help="Ignore differences: KIND:POINTER or KIND/NAME:POINTER, e.g. Deployment/web:/spec/replicas.",
+    )] = None,
+    sync_manager: Annotated[list[str] | None, typer.Option(
+        "--sync-manager", help="A field manager of your sync engine, besides the defaults; repeatable.")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds to wait to connect and for each answer.")] = 10.0,
+    json_file: Annotated[Path | None, typer.Option(
+        "--json-file", help="Also write the JSON report to this file (for a CI artifact).")] = None,
+    stats: Annotated[bool, typer.Option(
+        "--stats", hidden=True, help="Print the API request count and the time to stderr.")] = False,
+) -> int:
+    """Compare the cluster with the tree committed at --ref. Exit 0 in sync, 1 drift, 2 error."""
+    from gitops_gen import report
+    from gitops_gen.drift_run import DriftOptions, Mode, run
+
+    started = time.monotonic()
+    options = DriftOptions(
+        repo=repo, ref=ref, overlays=tuple(overlay or ()), kubeconfig=kubeconfig, context=context,
+        mode=Mode(mode.value), concurrency=concurrency, ignore=tuple(ignore or ()), timeout=timeout,
+        sync_managers=tuple(sync_manager or ()),
+    )
+    outcome = run(options)
+    if output is Output.JSON:
+        text = report.render_json(outcome.results)
+    elif output is Output.MARKDOWN:
+        text = report.render_markdown(outcome.results)
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        text = report.render_text(outcome.results, colour=colour)
+    typer.echo(text, nl=False)
+    if json_file is not None:
+        try:
+            json_file.write_text(report.render_json(outcome.results), encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"--json-file {json_file}: cannot write: {error.strerror}") from error
+    if stats:
+        typer.echo(f"gitops-gen drift: {outcome.api_requests} API requests in {time.monotonic() - started:.2f}s",
+                   err=True)
+    return EXIT_DRIFT if any(result.drifted for result in outcome.results) else EXIT_OK
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``drift`` to the CLI."""
+    app.command("drift")(drift)

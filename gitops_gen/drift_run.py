@@ -1,0 +1,161 @@
+"""``gitops-gen drift`` end to end: render git's committed tree, read the cluster, compare.
+
+The desired state is always the tree *committed* at the ref, exported from git into a temporary directory:
+the work tree (and whatever is uncommitted in it) never plays a part.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from gitops_gen import kustomize, render_cache, repo
+from gitops_gen.drift import DriftResult, Policy, evaluate, parse_ignore, sync_managers, tracking_selector, trim_live
+from gitops_gen.drift_config import DriftSettings, read_drift_settings
+from gitops_gen.errors import InputError, KustomizeError
+from gitops_gen.objects import KubeObject, object_key
+from gitops_gen.render_cache import uses_remote_resources
+
+SPEC_FILE = "gitops-gen.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# The field manager of the server-mode dry run; nothing is written, so it only shows in the dry-run result.
+DRY_RUN_MANAGER = "gitops-gen"
+
+
+class Mode(StrEnum):
+    """How the cluster is compared with git."""
+
+    READ_ONLY = "read-only"
+    SERVER = "server"
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    """Everything the command line says."""
+
+    repo: Path
+    ref: str = "HEAD"
+    overlays: tuple[str, ...] = ()
+    kubeconfig: Path | None = None
+    context: str | None = None
+    mode: Mode = Mode.READ_ONLY
+    concurrency: int = 8
+    ignore: tuple[str, ...] = ()
+    timeout: float = 10.0
+    sync_managers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The rendered overlays of one commit, and the spec's drift settings at that commit."""
+
+    commit: str
+    overlays: dict[str, list[KubeObject]]
+    settings: DriftSettings = field(default_factory=DriftSettings)
+
+
+@dataclass(frozen=True)
+class DriftRun:
+    """The results, and how many API requests they took."""
+
+    results: list[DriftResult]
+    api_requests: int
+
+
+def _overlay_names(root: Path) -> list[str]:
+    overlays = root / "overlays"
+    if not overlays.is_dir():
+        return []
+    return sorted(
+        entry.name for entry in overlays.iterdir()
+        if entry.is_dir() and any((entry / name).is_file() for name in KUSTOMIZATION_FILES)
+    )
+
+
+def render_cache_key(directory: Path, commit: str, overlay: str) -> str:
+    """The render cache's key for an overlay at a commit: the commit's tree, where the GitOps tree sits in the
+    repository, the overlay, and the kustomize that renders it."""
+    relative = directory.resolve().relative_to(repo.top_level(directory).resolve())
+    return render_cache.key(repo.tree_id(directory, commit), str(relative), overlay, kustomize.fingerprint())
+
+
+def render_desired(directory: Path, ref: str, overlays: Sequence[str]) -> DesiredState:
+    """Export the tree committed at ``ref`` and render the chosen overlays (all of them when none is named)."""
+    top = repo.top_level(directory)
+    relative = directory.resolve().relative_to(top.resolve())
+    with tempfile.TemporaryDirectory(prefix="gitops-gen-drift-") as temporary:
+        commit = repo.export_tree(directory, ref, Path(temporary))
+        root = Path(temporary) / relative
+        available = _overlay_names(root)
+        names = list(dict.fromkeys(overlays)) or available
+        if not names:
+            raise InputError(f"no overlays under {relative / 'overlays'} at {ref} ({commit[:12]}): run gitops-gen "
+                             "init and commit, or pass --repo")
+        for name in names:
+            if name not in available:
+                raise InputError(f"overlay {name!r} does not exist at {ref} ({commit[:12]}); overlays there: "
+                                 f"{', '.join(available) or 'none'}")
+        cacheable = not uses_remote_resources(Path(temporary))
+        rendered: dict[str, list[KubeObject]] = {}
+        for name in names:
+            cache_key = render_cache_key(directory, commit, name) if cacheable else ""
+            cached = render_cache.load(cache_key) if cacheable else None
+            if cached is not None:
+                rendered[name] = cached
+                continue
+            try:
+                rendered[name] = kustomize.render(root / "overlays" / name)
+            except KustomizeError as error:
+                message = str(error).replace(str(root), "").replace(temporary, "")
+                raise KustomizeError(f"overlay {name} at {ref} ({commit[:12]}): {message}") from error
+            if cacheable:
+                render_cache.store(cache_key, rendered[name])
+        settings = read_drift_settings(root / SPEC_FILE)
+    return DesiredState(commit, rendered, settings)
+
+
+def build_policy(settings: DriftSettings, options: DriftOptions) -> Policy:
+    """The spec's rules and the command line's, and the sync engine's field managers."""
+    rules = list(settings.ignore)
+    for text in options.ignore:
+        try:
+            rules.append(parse_ignore(text))
+        except ValueError as error:
+            raise InputError(f"--ignore: {error}") from error
+    return Policy(sync_managers=sync_managers((*settings.sync_managers, *options.sync_managers)), ignore=tuple(rules))
+
+
+def run(options: DriftOptions) -> DriftRun:
+    """Compare every chosen overlay with the cluster; errors are raised, never reported as drift."""
+    from gitops_gen import cluster as kube
+
+    if options.concurrency < 1:
+        raise InputError("--concurrency must be at least 1")
+    desired = render_desired(options.repo, options.ref, options.overlays)
+    policy = build_policy(desired.settings, options)
+    connection = kube.connect(options.kubeconfig, options.context, timeout=options.timeout,
+                              pool_size=options.concurrency)
+    schema = connection.openapi_schema()
+    results: list[DriftResult] = []
+    for name, objects in desired.overlays.items():
+        for obj in objects:
+            # A namespaced object without a namespace lands in the context's namespace, as kubectl would do it.
+            resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            metadata = obj.setdefault("metadata", {})
+            if resource.namespaced and not metadata.get("namespace"):
+                metadata["namespace"] = connection.default_namespace
+        selector = tracking_selector(objects)
+        state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live)
+        applied = None
+        if options.mode is Mode.SERVER:
+            existing = [obj for obj in objects if object_key(obj) in state.objects]
+            dry_runs = connection.dry_run_all(existing, DRY_RUN_MANAGER, concurrency=options.concurrency)
+            applied = {object_key(obj): trim_live(obj) for obj in dry_runs}
+        # Without shared tracking labels nothing tells a stranger from an extra object: report none.
+        listed = state.listed if selector else set()
+        verdicts = evaluate(objects, state.objects, listed, schema, policy, applied)
+        results.append(DriftResult(desired.commit, name, options.mode.value, verdicts))
+    return DriftRun(results, connection.request_count)

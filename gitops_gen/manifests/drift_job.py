@@ -1,0 +1,139 @@
+"""The opt-in in-cluster drift check: a CronJob running ``gitops-gen drift`` under a ServiceAccount bound to a
+ClusterRole that can only read (get/list/watch). Pure functions returning plain objects; ``init`` writes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+KubeObject = dict[str, Any]
+
+NAME = "gitops-gen-drift"
+# What gitops-gen writes into an overlay, as (API group, resource). Secrets are read so that a changed value
+# is noticed; drift never prints one.
+DEFAULT_RESOURCES: tuple[tuple[str, str], ...] = (
+    ("", "configmaps"), ("", "secrets"), ("", "services"), ("", "serviceaccounts"),
+    ("", "persistentvolumeclaims"),
+    ("apps", "deployments"), ("apps", "statefulsets"),
+    ("batch", "jobs"), ("batch", "cronjobs"),
+    ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "networkpolicies"),
+    ("policy", "poddisruptionbudgets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+)
+READ_VERBS = ("get", "list", "watch")
+_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "drift-check",
+           "app.kubernetes.io/managed-by": "gitops-gen"}
+
+
+def _minor(kube_version: str) -> tuple[int, int]:
+    found = re.match(r"^v?(\d+)\.(\d+)", kube_version.strip())
+    if not found:
+        raise ValueError(f"kubeVersion {kube_version!r} is not MAJOR.MINOR (e.g. 1.20)")
+    return int(found.group(1)), int(found.group(2))
+
+
+def cron_job_api_version(kube_version: str) -> str:
+    """``batch/v1`` from Kubernetes 1.21 on, ``batch/v1beta1`` before.
+
+    >>> cron_job_api_version("1.20"), cron_job_api_version("v1.21.3")
+    ('batch/v1beta1', 'batch/v1')
+    """
+    return "batch/v1" if _minor(kube_version) >= (1, 21) else "batch/v1beta1"
+
+
+def cluster_role(resources: Sequence[tuple[str, str]] = DEFAULT_RESOURCES, name: str = NAME) -> KubeObject:
+    """A ClusterRole that may read (get, list, watch) the resources drift compares, and nothing else."""
+    groups: dict[str, list[str]] = {}
+    for group, resource in resources:
+        groups.setdefault(group, []).append(resource)
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": dict(_LABELS)},
+        "rules": [{"apiGroups": [group], "resources": sorted(names), "verbs": list(READ_VERBS)}
+                  for group, names in groups.items()],
+    }
+
+
+def service_account(namespace: str, name: str = NAME) -> KubeObject:
+    """The identity the CronJob runs as."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(_LABELS)}}
+
+
+def cluster_role_binding(namespace: str, name: str = NAME) -> KubeObject:
+    """Binds the ServiceAccount ``namespace/name`` to the read-only ClusterRole."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": dict(_LABELS)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+    }
+
+
+def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
+             schedule: str = "17 */6 * * *", git_image: str = "alpine/git:2.45.2", branch: str = "main",
+             name: str = NAME) -> KubeObject:
+    """A CronJob that clones the GitOps repository and runs ``gitops-gen drift`` for each overlay, one run at
+    a time (``concurrencyPolicy: Forbid``); the Job fails when drift is found (exit 1) or on error (exit 2).
+
+    ``image`` must contain gitops-gen and kubectl (or kustomize); the clone uses ``git_image``.
+    """
+    if not overlays:
+        raise ValueError("cron_job needs at least one overlay")
+    overlay_args = [arg for overlay in overlays for arg in ("--overlay", overlay)]
+    security = {"runAsNonRoot": True, "runAsUser": 65532, "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": name,
+        "restartPolicy": "Never",
+        "volumes": [{"name": "work", "emptyDir": {}}],
+        "initContainers": [{
+            "name": "clone", "image": git_image,
+            "args": ["clone", "--depth", "1", "--branch", branch, repo_url, "/work/repo"],
+            "env": [{"name": "HOME", "value": "/work"}],
+            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            "securityContext": security,
+        }],
+        "containers": [{
+            "name": "drift", "image": image,
+            "args": ["drift", "--repo", "/work/repo", *overlay_args, "--output", "json"],
+            # The cache (OpenAPI, discovery) and the temporary export need a writable place.
+            "env": [{"name": "HOME", "value": "/work"}, {"name": "XDG_CACHE_HOME", "value": "/work/.cache"},
+                    {"name": "TMPDIR", "value": "/work"}],
+            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            "securityContext": security,
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        }],
+    }
+    return {
+        "apiVersion": cron_job_api_version(kube_version),
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(_LABELS)},
+        "spec": {
+            "schedule": schedule,
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {
+                "backoffLimit": 0,
+                "activeDeadlineSeconds": 1800,
+                "template": {"metadata": {"labels": dict(_LABELS)}, "spec": pod_spec},
+            }},
+        },
+    }
+
+
+def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
+                      schedule: str = "17 */6 * * *") -> list[KubeObject]:
+    """Everything the in-cluster drift check needs, in apply order."""
+    return [
+        cluster_role(),
+        service_account(namespace),
+        cluster_role_binding(namespace),
+        cron_job(namespace, kube_version=kube_version, image=image, repo_url=repo_url, overlays=overlays,
+                 schedule=schedule),
+    ]
