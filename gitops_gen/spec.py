@@ -330,6 +330,49 @@ class Secrets(_Model):
     sops: SopsSettings | None = None
 
 
+class DriftIgnoreRule(_Model):
+    """Differences to ignore: objects chosen by any of group / kind / namespace / name (globs allowed)."""
+
+    group: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    json_pointers: Annotated[list[str], Field(min_length=1)] = ["/"]
+
+    @field_validator("json_pointers")
+    @classmethod
+    def _pointers(cls, value: list[str]) -> list[str]:
+        for pointer in value:
+            if not pointer.startswith("/"):
+                raise ValueError(f"{pointer!r} is not a JSON pointer (it starts with /, e.g. /spec/replicas)")
+        return value
+
+
+class InClusterDrift(_Model):
+    """The opt-in CronJob that runs ``gitops-gen drift`` inside the cluster with read-only rights."""
+
+    image: str  # an image with gitops-gen and kubectl (or kustomize): the project publishes none
+    namespace: DnsLabel | None = None  # default: the overlay's namespace
+
+
+class Drift(_Model):
+    """How ``gitops-gen drift`` judges differences, and how it is scheduled."""
+
+    ignore: list[DriftIgnoreRule] = []
+    sync_managers: list[Annotated[str, Field(min_length=1)]] = []
+    ci: Literal["github", "gitlab", "none"] = "github"
+    schedule: str = "17 */6 * * *"
+    install: str = "pip install gitops-gen"  # how the CI job installs gitops-gen
+    in_cluster: InClusterDrift | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a cron schedule of five fields (e.g. \"17 */6 * * *\")")
+        return value
+
+
 class Overlay(_Model):
     """What differs in one environment; everything unset falls back to the top-level value."""
 
@@ -370,6 +413,7 @@ class Spec(_Model):
     expose: Expose = Expose()
     gitops: GitOps = GitOps()
     secrets: Secrets = Secrets()
+    drift: Drift = Drift()
     overlays: Annotated[dict[str, Overlay], Field(min_length=1)] = Field(default_factory=_default_overlays)
 
     @field_validator("kube_version", mode="before")
@@ -411,9 +455,14 @@ def parse_spec(text: str, source: str = SPEC_FILE) -> Spec:
         document = {}
     if not isinstance(document, dict):
         raise SpecError(source, "the spec must be a mapping of fields (see README.md, 'The spec')", line=1)
-    lines = yamlio.line_numbers(document)
+    return validate_document(yamlio.to_plain(document), source, yamlio.line_numbers(document))
+
+
+def validate_document(data: dict[str, Any], source: str, lines: dict[yamlio.FieldPath, int] | None = None) -> Spec:
+    """Validate an already parsed spec; ``lines`` maps field paths to lines for the error message."""
+    lines = lines or {}
     try:
-        spec = Spec.model_validate(yamlio.to_plain(document))
+        spec = Spec.model_validate(data)
     except ValidationError as error:
         raise _spec_error(error, source, lines) from None
     for location, problem in _semantic_problems(spec):
@@ -464,9 +513,20 @@ def _semantic_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
     return problems
 
 
-def _spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int]) -> SpecError:
+def validate_drift_section(data: dict[str, Any], source: str,
+                           lines: dict[yamlio.FieldPath, int] | None = None) -> Drift:
+    """Validate only the ``drift:`` section of a spec document: a drift check must not fail on the rest of a
+    spec written for another version of gitops-gen."""
+    try:
+        return Drift.model_validate(data.get("drift") or {})
+    except ValidationError as error:
+        raise _spec_error(error, source, lines or {}, prefix=("drift",)) from None
+
+
+def _spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int],
+                prefix: tuple[str, ...] = ()) -> SpecError:
     first = error.errors(include_url=False)[0]
-    location = tuple(part for part in first["loc"] if not _is_pydantic_branch(part))
+    location = prefix + tuple(part for part in first["loc"] if not _is_pydantic_branch(part))
     field = _field_path(location)
     line = _nearest_line(location, lines)
     problem = str(first["msg"]).removeprefix("Value error, ")

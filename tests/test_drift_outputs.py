@@ -83,7 +83,8 @@ def test_drift_section_errors_name_the_file_line_and_field(tmp_path: Path) -> No
     spec.write_text("name: m\ndrift:\n  ignore:\n  - kind: Deployment\n    jsonPointer: [/spec/replicas]\n")
     with pytest.raises(SpecError) as caught:
         drift_config.read_drift_settings(spec)
-    assert str(caught.value).startswith(f"{spec}:5: drift.ignore[0]: unknown key 'jsonPointer'")
+    assert str(caught.value).startswith(
+        f"{spec}:5: drift.ignore[0].jsonPointer: unknown field 'jsonPointer'; did you mean 'jsonPointers'?")
     spec.write_text("drift:\n  ignore:\n  - jsonPointers: [spec/replicas]\n")
     with pytest.raises(SpecError, match="is not a JSON pointer"):
         drift_config.read_drift_settings(spec)

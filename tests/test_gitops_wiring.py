@@ -126,3 +126,57 @@ def test_the_printed_secret_command_creates_every_key_the_rendered_workloads_ref
             (container,) = obj["spec"]["template"]["spec"]["containers"]
             from_secret = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
             assert from_secret == set(SECRET_KEY_NAMES), f"{obj['metadata']['name']} misses secret keys"
+
+
+def test_init_writes_the_scheduled_drift_workflow_and_switches_it_when_asked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _init(tmp_path / "repo", "mastodon", "existing", capsys)
+    github = root / ".github" / "workflows" / "drift.yaml"
+    workflow = yaml.safe_load(github.read_text())
+    assert "schedule" in workflow[True] and "workflow_dispatch" in workflow[True]  # `on:` loads as True
+    assert "gitops-gen drift" in github.read_text() and "--overlay" in github.read_text()
+    assert workflow["concurrency"]
+
+    spec = root / "gitops-gen.yaml"
+    spec.write_text(spec.read_text() + "drift:\n  ci: gitlab\n")
+    assert run_cli(capsys, "init", str(root)).code == 0
+    assert not github.exists() and "gitops-gen drift" in (root / ".gitlab-ci.yml").read_text()
+    spec.write_text(spec.read_text().replace("ci: gitlab", "ci: none"))
+    assert run_cli(capsys, "init", str(root)).code == 0
+    assert not (root / ".gitlab-ci.yml").exists()
+
+
+def test_a_users_own_file_at_a_generated_path_is_named_and_kept(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "drift.yaml").write_text("name: mine\n")
+    result = run_cli(capsys, "init", str(root))
+    assert result.code == 2
+    assert ".github/workflows/drift.yaml exists and was not written by gitops-gen" in result.err
+    assert (root / ".github" / "workflows" / "drift.yaml").read_text() == "name: mine\n"
+    assert not (root / "base").exists()
+
+
+def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_server(
+        tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "gitops-gen.yaml").write_text(
+        f'kubeVersion: "1.20"\ndrift:\n  inCluster: {{image: registry.example/gitops-gen:0.1}}\n'
+        f"overlays:\n  production: {{namespace: {namespace}}}\n")
+    assert run_cli(capsys, "init", str(root)).code == 0
+    directory = root / "clusters" / "production" / "drift"
+    objects = {o["kind"]: o for o in kustomize.render(directory)}
+    assert {verb for rule in objects["ClusterRole"]["rules"] for verb in rule["verbs"]} == {"get", "list", "watch"}
+    assert objects["CronJob"]["apiVersion"] == "batch/v1beta1"  # what Kubernetes 1.20 serves
+    assert objects["CronJob"]["spec"]["concurrencyPolicy"] == "Forbid"
+    applied = cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-test", "-k", str(directory),
+                              check=False)
+    assert applied.returncode == 0, applied.stderr
+    service_account = f"system:serviceaccount:{namespace}:gitops-gen-drift"
+    for verb, allowed in (("list", "yes"), ("get", "yes"), ("patch", "no"), ("delete", "no")):
+        answer = cluster.kubectl("auth", "can-i", verb, "deployments", "-n", namespace, "--as", service_account,
+                                 check=False)
+        assert answer.stdout.strip() == allowed, f"{verb}: {answer.stdout}"
+    cluster.kubectl("delete", "clusterrole,clusterrolebinding", "gitops-gen-drift", check=False)

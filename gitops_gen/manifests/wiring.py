@@ -7,7 +7,7 @@ only maps the spec onto them.
 from __future__ import annotations
 
 from gitops_gen import secrets
-from gitops_gen.manifests import sync
+from gitops_gen.manifests import drift_job, drift_workflow, sync
 from gitops_gen.manifests.common import KubeObject
 from gitops_gen.manifests.environment import workloads
 from gitops_gen.spec import Spec
@@ -40,12 +40,32 @@ def secret_objects(spec: Spec, overlay: str) -> list[KubeObject]:
     return objects
 
 
+def _repo_url(spec: Spec, remote: str | None) -> str:
+    return spec.gitops.repo_url or remote or PLACEHOLDER_REPO.format(name=spec.name)
+
+
 def cluster_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, list[KubeObject]]:
-    """``clusters/<overlay>/<engine>/…`` for every engine the spec names."""
+    """``clusters/<overlay>/<engine>/…`` for every engine the spec names, and ``clusters/<overlay>/drift/``
+    when the in-cluster drift check is asked for."""
+    files = _engine_files(spec, overlay, repo_url)
+    in_cluster = spec.drift.in_cluster
+    if in_cluster:
+        objects = drift_job.drift_job_objects(
+            in_cluster.namespace or spec.overlay_namespace(overlay), kube_version=spec.kube_version,
+            image=in_cluster.image, repo_url=_repo_url(spec, repo_url), overlays=[overlay],
+            schedule=spec.drift.schedule)
+        root = f"clusters/{overlay}/drift"
+        files[f"{root}/kustomization.yaml"] = [{"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                                                "kind": "Kustomization", "resources": ["drift-check.yaml"]}]
+        files[f"{root}/drift-check.yaml"] = objects
+    return files
+
+
+def _engine_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, list[KubeObject]]:
     gitops = spec.gitops
     target = sync.SyncTarget(
         name=spec.name, env=overlay, namespace=spec.overlay_namespace(overlay),
-        repo_url=gitops.repo_url or repo_url or PLACEHOLDER_REPO.format(name=spec.name),
+        repo_url=_repo_url(spec, repo_url),
         revision=gitops.revision, deployments=tuple(w.name for w in workloads(spec, overlay)),
     )
     return sync.cluster_files(
@@ -62,3 +82,19 @@ def sops_config(spec: Spec) -> dict[str, object] | None:
     if not isinstance(chosen, secrets.SopsSecrets):
         return None
     return secrets.sops_config(dict.fromkeys(spec.overlays, chosen))
+
+
+def drift_workflow_file(spec: Spec) -> tuple[str, str] | None:
+    """The scheduled drift check for CI: (path, text), or None when ``drift.ci`` is ``none``."""
+    overlays = list(spec.overlays)
+    drift = spec.drift
+    if drift.ci == "github":
+        text = drift_workflow.github_workflow(overlays, schedule=drift.schedule, install=drift.install)
+        path = ".github/workflows/drift.yaml"
+    elif drift.ci == "gitlab":
+        text = drift_workflow.gitlab_workflow(overlays, schedule=drift.schedule, install=drift.install)
+        path = ".gitlab-ci.yml"
+    else:
+        return None
+    # The file gets gitops-gen's own header (with its checksum) when it is written.
+    return path, text.removeprefix(drift_workflow.HEADER + "\n")
