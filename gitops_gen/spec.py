@@ -22,25 +22,19 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from gitops_gen import yamlio
+from gitops_gen import images, yamlio
 from gitops_gen.errors import SpecError
 from gitops_gen.quantity import is_valid_resource_quantity
 
 SPEC_FILE = "gitops-gen.yaml"
 DEFAULT_MASTODON_VERSION = "v4.6.6"
 DEFAULT_KUBE_VERSION = "1.36"
-MAIN_IMAGE = "ghcr.io/mastodon/mastodon"
-STREAMING_IMAGE = "ghcr.io/mastodon/mastodon-streaming"
+MAIN_IMAGE = images.MASTODON_IMAGE
+STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
 SIDEKIQ_QUEUES = ("default", "push", "ingress", "mailers", "pull", "scheduler")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# The OCI distribution grammar for a tag; a repository is lower-case path components.
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_REPOSITORY = re.compile(
-    r"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
-    r"(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
-)
 
 
 def _dns_label(value: str) -> str:
@@ -62,6 +56,9 @@ def _quantity(value: str | int | float) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+# Image names and tags by the OCI distribution grammar, the same code bump-image validates with.
+ImageName = Annotated[str, AfterValidator(images.validate_name)]
+ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
 Domain = Annotated[str, AfterValidator(_domain)]
 Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
@@ -86,22 +83,8 @@ class Resources(_Model):
 class ImageRef(_Model):
     """An image as repository plus tag; the tag seeds new overlays (``bump-image`` moves it afterwards)."""
 
-    repository: str
-    tag: str = DEFAULT_MASTODON_VERSION
-
-    @field_validator("repository")
-    @classmethod
-    def _valid_repository(cls, value: str) -> str:
-        if not _REPOSITORY.fullmatch(value):
-            raise ValueError(f"{value!r} is not a valid image repository (example: ghcr.io/mastodon/mastodon)")
-        return value
-
-    @field_validator("tag")
-    @classmethod
-    def _valid_tag(cls, value: str) -> str:
-        if not _TAG.fullmatch(value):
-            raise ValueError(f"{value!r} is not a valid image tag (letters, digits, '_', '.', '-'; at most 128)")
-        return value
+    repository: ImageName
+    tag: ImageTag = DEFAULT_MASTODON_VERSION
 
 
 class Images(_Model):
@@ -378,17 +361,10 @@ class Overlay(_Model):
 
     namespace: DnsLabel | None = None
     local_domain: Domain | None = None
-    image_tag: str | None = None
+    image_tag: ImageTag | None = None
     web: ComponentOverride = ComponentOverride()
     streaming: ComponentOverride = ComponentOverride()
     sidekiq: dict[str, WorkerOverride] = {}
-
-    @field_validator("image_tag")
-    @classmethod
-    def _valid_tag(cls, value: str | None) -> str | None:
-        if value is not None and not _TAG.fullmatch(value):
-            raise ValueError(f"{value!r} is not a valid image tag (letters, digits, '_', '.', '-'; at most 128)")
-        return value
 
 
 def _default_overlays() -> dict[str, Overlay]:
