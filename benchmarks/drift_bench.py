@@ -94,15 +94,17 @@ def api_requests_total(kubeconfig: Path) -> int:
 
 def measure(tool: str, command: list[str], kubeconfig: Path, *, count_server_side: bool) -> Measure:
     before = api_requests_total(kubeconfig) if count_server_side else 0
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # wait4 gives this child's own rusage (ru_maxrss in kB on Linux), not the sum of all children.
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.monotonic() - started
-    stderr = process.stderr.read() if process.stderr else ""
-    if process.stdout:
-        process.stdout.read()
-    code = os.waitstatus_to_exitcode(status)
+    # Output goes to files, not pipes: a report of 5,000 objects would fill a pipe nobody reads during wait4.
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile(mode="w+") as stderr_file:
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr_file)
+        # wait4 gives this child's own rusage (ru_maxrss in kB on Linux), not the sum of all children.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr_file.seek(0)
+        stderr = stderr_file.read()
+    code = process.returncode
     if count_server_side:
         # The metrics request itself is one more; leave it out.
         requests = api_requests_total(kubeconfig) - before - 1
@@ -190,6 +192,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="drift-bench-") as temporary:
         work = Path(temporary)
+        # kube-testenv finds its binaries under the real cache directory; gitops-gen gets a fresh one.
+        testenv_env = dict(os.environ)
         os.environ["XDG_CACHE_HOME"] = str(work / "cache")
         for role in ("AUTHOR", "COMMITTER"):
             os.environ.setdefault(f"GIT_{role}_NAME", "drift bench")
@@ -198,7 +202,7 @@ def main() -> int:
         kubeconfig = args.kubeconfig
         if kubeconfig is None:
             up = subprocess.run([str(ROOT / "scripts" / "kube-testenv"), "up", str(state)], capture_output=True,
-                                text=True, check=False)
+                                text=True, check=False, env=testenv_env)
             if up.returncode != 0:
                 raise SystemExit(f"kube-testenv up failed: {up.stderr.strip()[-500:]}")
             kubeconfig = Path(up.stdout.strip().splitlines()[-1])
@@ -209,7 +213,7 @@ def main() -> int:
         finally:
             if args.kubeconfig is None:
                 subprocess.run([str(ROOT / "scripts" / "kube-testenv"), "down", str(state)], capture_output=True,
-                               check=False)
+                               check=False, env=testenv_env)
     print("\nTargets: read-only <= 0.3 of kubectl diff at 500, <= 0.1 at 5000; server <= 0.5 at 5000; "
           "peak < 300 MB at 5000")
     for size, results in summary.items():

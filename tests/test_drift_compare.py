@@ -248,3 +248,12 @@ def test_paths_quote_keys_with_dots_and_show_composite_keys() -> None:
     path = ("spec", "ports", Key((("port", 80), ("protocol", "TCP"))), "name")
     assert drift.format_path(path) == "spec.ports[port=80,protocol=TCP].name"
     assert drift.format_path(("metadata", "labels", "team")) == "metadata.labels.team"
+
+
+def test_quantities_written_as_numbers_match_the_servers_canonical_text() -> None:
+    desired = copy.deepcopy(DESIRED)
+    desired["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {"cpu": 0.5, "memory": "1Gi"}
+    assert drift.compare(desired, live_copy(), SCHEMA, Policy()) == ()
+    desired["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = 0.25
+    assert paths(drift.compare(desired, live_copy(), SCHEMA, Policy())) == [
+        "spec.template.spec.containers[name=web].resources.requests.cpu"]
