@@ -387,22 +387,23 @@ def _finish(kind: str, key: ObjectKey, found: Iterable[FieldDrift], live: KubeOb
 def compare(desired: KubeObject, live: KubeObject, schema: Compact | None, policy: Policy) -> tuple[FieldDrift, ...]:
     """Read-only comparison of one object: the fields git specifies that the cluster holds differently, and
     the fields someone other than the sync engine or a controller added (from ``managedFields``)."""
-    wanted = normalize_desired(desired)
-    cursor = SchemaCursor.for_kind(schema, str(desired.get("apiVersion", "")), str(desired.get("kind", "")))
-    differ = _Differ(full=False)
-    differ.mapping(_compared(wanted), _compared(live), cursor, ())
-    found = [*differ.found, *_extras(_entries(live), _compared(wanted), _compared(live), cursor, policy)]
-    return _finish(str(desired.get("kind", "")), object_key(wanted), found, live, policy)
+    return _compare(desired, None, live, schema, policy)
 
 
 def compare_applied(desired: KubeObject, applied: KubeObject, live: KubeObject, schema: Compact | None,
                     policy: Policy) -> tuple[FieldDrift, ...]:
     """Server-mode comparison: ``applied`` is the server's dry-run of applying git's object; every field where
     it differs from ``live`` is drift, plus the fields added by others that git does not specify."""
+    return _compare(desired, applied, live, schema, policy)
+
+
+def _compare(desired: KubeObject, applied: KubeObject | None, live: KubeObject, schema: Compact | None,
+             policy: Policy) -> tuple[FieldDrift, ...]:
     wanted = normalize_desired(desired)
     cursor = SchemaCursor.for_kind(schema, str(desired.get("apiVersion", "")), str(desired.get("kind", "")))
-    differ = _Differ(full=True)
-    differ.mapping(_compared(applied), _compared(live), cursor, ())
+    # Against git's object only the fields it specifies count; against the server's dry-run, every field.
+    differ = _Differ(full=applied is not None)
+    differ.mapping(_compared(wanted if applied is None else applied), _compared(live), cursor, ())
     found = [*differ.found, *_extras(_entries(live), _compared(wanted), _compared(live), cursor, policy)]
     return _finish(str(desired.get("kind", "")), object_key(wanted), found, live, policy)
 
