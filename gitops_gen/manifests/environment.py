@@ -20,7 +20,11 @@ class Workload:
     replicas: int
     resources: Resources
     selector: dict[str, str]
-    overridden: bool
+    override: ComponentOverride  # what this overlay sets itself (empty when it sets nothing)
+
+    @property
+    def overridden(self) -> bool:
+        return self.override.replicas is not None or self.override.resources is not None
 
 
 def workloads(spec: Spec, overlay: str) -> list[Workload]:
@@ -32,8 +36,7 @@ def workloads(spec: Spec, overlay: str) -> list[Workload]:
         over = override or ComponentOverride()
         return Workload(name, component, container,
                         over.replicas if over.replicas is not None else replicas,
-                        over.resources or res, selector,
-                        overridden=over.replicas is not None or over.resources is not None)
+                        over.resources or res, selector, over)
 
     found = [
         effective("web", n.workload("web"), "web", spec.web.replicas, spec.web.resources, env.web,
@@ -148,9 +151,7 @@ def workload_patches(spec: Spec, overlay: str) -> list[KubeObject]:
     for w in workloads(spec, overlay):
         if not w.overridden:
             continue
-        override = spec.overlays[overlay]
-        changes = {"web": override.web, "streaming": override.streaming}.get(w.component) or next(
-            (o for name, o in override.sidekiq.items() if names(spec).sidekiq(name) == w.name))
+        changes = w.override
         patch_spec: KubeObject = {}
         if changes.replicas is not None:
             patch_spec["replicas"] = changes.replicas
