@@ -130,9 +130,11 @@ def wait_for_deployments(kubeconfig: Path, namespace: str, expected: int, timeou
 
 def prime_render_cache(tree: drift_fixtures.Tree, rendered: list[dict[str, Any]]) -> None:
     """Put the benchmark's own render into gitops-gen's render cache, as a first scheduled run would."""
-    from gitops_gen import drift_run, render_cache, repo
+    from gitops_gen import git
+    from gitops_gen.drift import render_cache
+    from gitops_gen.drift import run as drift_run
 
-    commit = repo.resolve_ref(tree.root, "HEAD")
+    commit = git.resolve_ref(tree.root, "HEAD")
     render_cache.store(drift_run.render_cache_key(tree.root, commit, ENV), rendered)
 
 

@@ -14,26 +14,67 @@ from gitops_gen.cli import main
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gitops_gen"
 
-# One gateway per library, so that a change of library (or of its API) touches one file.
-GATEWAYS = {"git": "repo.py", "kubernetes": "cluster.py", "ruamel": "yamlio.py"}
+# One gateway per library, so that a change of library (or of its API) touches one place.
+GATEWAYS = {
+    "git": ("git.py",),
+    "kubernetes": ("kube/",),
+    "ruamel": ("yamlio.py",),
+    "typer": ("cli.py", "commands/"),
+    "pydantic": ("spec/",),
+}
+# What each package may import of gitops-gen (besides itself); see each package's docstring.
+SHARED = ("errors", "objects", "quantity", "yamlio", "atomicfile")
+ALLOWED = {
+    "spec": (*SHARED, "images.reference"),
+    "generate": (*SHARED, "spec"),
+    "images": (*SHARED, "git"),
+    "kube": (*SHARED,),
+    "drift": (*SHARED, "spec", "kube", "git", "kustomize"),
+}
+LINE_LIMIT = 420
+
+
+def _imports(source: Path) -> set[str]:
+    """Every name a module imports, fully qualified: ``from a.b import c`` gives ``a.b.c``."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
 
 
 def _imported_roots(source: Path) -> set[str]:
-    roots: set[str] = set()
-    for node in ast.walk(ast.parse(source.read_text())):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+    return {name.split(".")[0] for name in _imports(source)}
 
 
-@pytest.mark.parametrize(("library", "gateway"), sorted(GATEWAYS.items()))
-def test_only_the_gateway_module_imports_the_library(library: str, gateway: str) -> None:
-    importers = sorted(
-        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py") if library in _imported_roots(path)
-    )
-    assert importers in ([], [gateway]), f"{library} is imported outside {gateway}: {importers}"
+def _modules() -> list[tuple[str, Path]]:
+    return sorted((path.relative_to(PACKAGE).as_posix(), path) for path in PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize(("library", "gateways"), sorted(GATEWAYS.items()))
+def test_only_the_gateway_imports_the_library(library: str, gateways: tuple[str, ...]) -> None:
+    importers = [name for name, path in _modules() if library in _imported_roots(path)]
+    outside = [name for name in importers if not name.startswith(gateways)]
+    assert importers and not outside, f"{library} is imported outside {gateways}: {outside}"
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_packages_import_only_what_their_docstring_allows(package: str) -> None:
+    allowed = tuple(f"gitops_gen.{name}" for name in (package, *ALLOWED[package]))
+    found = {
+        (name, target)
+        for name, path in _modules() if name.startswith(f"{package}/")
+        for target in _imports(path)
+        if target.startswith("gitops_gen.") and not any(target == a or target.startswith(a + ".") for a in allowed)
+    }
+    assert not found, f"{package}/ imports what its docstring does not allow: {sorted(found)}"
+
+
+def test_no_module_is_a_room_of_its_own() -> None:
+    long = {name: n for name, path in _modules() if (n := len(path.read_text().splitlines())) > LINE_LIMIT}
+    assert not long, f"split these modules (over {LINE_LIMIT} lines): {long}"
 
 
 def test_quantity_parser_is_loaded_without_importing_the_kubernetes_client() -> None:

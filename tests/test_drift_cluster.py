@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from gitops_gen.cli import main
-from gitops_gen.manifests import drift_job
+from gitops_gen.generate.manifests import drift_job
 from tests import drift_fixtures
 from tests.conftest import Cluster
 

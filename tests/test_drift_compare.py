@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
-from gitops_gen import drift, schema
-from gitops_gen.drift import Key, Policy, Status
+from gitops_gen.drift import compare as drift
+from gitops_gen.drift.fieldpath import Key, format_path
+from gitops_gen.drift.ignore_rules import parse_ignore
+from gitops_gen.drift.policy import INSTANCE, MANAGED_BY, Policy, tracking_selector
+from gitops_gen.drift.result import REDACTED, FieldDrift, Status
+from gitops_gen.kube import openapi as schema
+from gitops_gen.objects import object_key
 
 # A fragment of a real OpenAPI v2 document (Kubernetes 1.20), enough for Deployments and Services.
 OPENAPI: dict[str, Any] = {"definitions": {
@@ -95,7 +100,7 @@ def live_copy() -> dict[str, Any]:
     return live
 
 
-def paths(found: tuple[drift.FieldDrift, ...]) -> list[str]:
+def paths(found: tuple[FieldDrift, ...]) -> list[str]:
     return [item.path_text for item in found]
 
 
@@ -195,7 +200,7 @@ def test_secret_values_are_redacted_and_string_data_matches_data() -> None:
     live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque",
             "data": {"password": "b3RoZXI=", "token": "c2FtZQ=="}}
     [found] = drift.compare(desired, live, SCHEMA, Policy())
-    assert (found.path_text, found.desired, found.live) == ("data.password", drift.REDACTED, drift.REDACTED)
+    assert (found.path_text, found.desired, found.live) == ("data.password", REDACTED, REDACTED)
     assert "hunter2" not in repr(found) and "b3RoZXI=" not in repr(found)
 
 
@@ -203,10 +208,10 @@ def test_ignore_rules_select_objects_and_pointers() -> None:
     live = live_copy()
     live["spec"]["replicas"] = 5
     live["spec"]["template"]["spec"]["containers"][0]["image"] = "x"
-    rules = (drift.parse_ignore("Deployment/web:/spec/replicas"),
-             drift.parse_ignore("Deployment:/spec/template/spec/containers/web/image"))
+    rules = (parse_ignore("Deployment/web:/spec/replicas"),
+             parse_ignore("Deployment:/spec/template/spec/containers/web/image"))
     assert drift.compare(DESIRED, live, SCHEMA, Policy(ignore=rules)) == ()
-    other = (drift.parse_ignore("Deployment/other:/spec/replicas"),)
+    other = (parse_ignore("Deployment/other:/spec/replicas"),)
     assert paths(drift.compare(DESIRED, live, SCHEMA, Policy(ignore=other)))[0] == "spec.replicas"
 
 
@@ -216,8 +221,8 @@ def test_an_hpa_makes_its_targets_replicas_ignored() -> None:
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}
     live = live_copy()
     live["spec"]["replicas"] = 7
-    key = drift.object_key(DESIRED)
-    hpa_key = drift.object_key(hpa)
+    key = object_key(DESIRED)
+    hpa_key = object_key(hpa)
     results = drift.evaluate([DESIRED, hpa], {key: live, hpa_key: copy.deepcopy(hpa)}, set(), SCHEMA, Policy())
     assert [r.status for r in results] == [Status.IN_SYNC, Status.IN_SYNC]
 
@@ -227,27 +232,27 @@ def test_evaluate_reports_missing_and_extra_but_not_controller_children() -> Non
     child = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "child", "namespace": "m", "ownerReferences": [{"controller": True, "name": "x"}]}}
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "m"}}
-    live = {drift.object_key(extra): extra, drift.object_key(child): child}
+    live = {object_key(extra): extra, object_key(child): child}
     results = drift.evaluate([config], live, {("", "ConfigMap", "m")}, SCHEMA, Policy())
     assert [(r.name, r.status) for r in results] == [("cfg", Status.MISSING), ("hand", Status.EXTRA)]
 
 
 def test_tracking_selector_keeps_only_labels_every_object_shares() -> None:
-    a = {"metadata": {"labels": {drift.MANAGED_BY: "gitops-gen", drift.INSTANCE: "m-prod"}}}
-    b = {"metadata": {"labels": {drift.MANAGED_BY: "gitops-gen", drift.INSTANCE: "m-stage"}}}
-    assert drift.tracking_selector([a, b]) == "app.kubernetes.io/managed-by=gitops-gen"
+    a = {"metadata": {"labels": {MANAGED_BY: "gitops-gen", INSTANCE: "m-prod"}}}
+    b = {"metadata": {"labels": {MANAGED_BY: "gitops-gen", INSTANCE: "m-stage"}}}
+    assert tracking_selector([a, b]) == "app.kubernetes.io/managed-by=gitops-gen"
 
 
 @pytest.mark.parametrize("text", ["Deployment", ":/x", "Deployment/web:spec/replicas", "a/b/c/d/e:/x"])
 def test_malformed_ignore_rules_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="ignore rule"):
-        drift.parse_ignore(text)
+        parse_ignore(text)
 
 
 def test_paths_quote_keys_with_dots_and_show_composite_keys() -> None:
     path = ("spec", "ports", Key((("port", 80), ("protocol", "TCP"))), "name")
-    assert drift.format_path(path) == "spec.ports[port=80,protocol=TCP].name"
-    assert drift.format_path(("metadata", "labels", "team")) == "metadata.labels.team"
+    assert format_path(path) == "spec.ports[port=80,protocol=TCP].name"
+    assert format_path(("metadata", "labels", "team")) == "metadata.labels.team"
 
 
 def test_quantities_written_as_numbers_match_the_servers_canonical_text() -> None:

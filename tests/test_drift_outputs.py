@@ -7,12 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 
-from gitops_gen import drift_config, drift_run, report
-from gitops_gen.drift import REDACTED, DriftResult, FieldDrift, Key, ObjectDrift, Status
+from gitops_gen.drift import config as drift_config
+from gitops_gen.drift import report
+from gitops_gen.drift import run as drift_run
+from gitops_gen.drift.fieldpath import Key
+from gitops_gen.drift.result import REDACTED, DriftResult, FieldDrift, ObjectDrift, Status
 from gitops_gen.errors import SpecError
-from gitops_gen.manifests import drift_job, drift_workflow
+from gitops_gen.generate.manifests import drift_job, drift_workflow
 from tests import drift_fixtures
 from tests.conftest import Cluster
 
@@ -65,7 +69,7 @@ def test_text_report_is_plain_without_a_terminal_and_coloured_with_one() -> None
     assert "Deployment ns/web: modified" in plain and "Service ns/streaming: missing (in git, not in the cluster)" \
         in plain
     assert plain.rstrip().endswith("1 in sync, 2 modified, 1 missing, 1 extra")
-    assert "\x1b[" in report.render_text([RESULT], colour=True)
+    assert "\x1b[" in report.render_text([RESULT], style=typer.style)
 
 
 def test_drift_section_of_the_spec_is_read_with_its_rules() -> None:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from gitops_gen import kustomize
-from gitops_gen.secrets import SECRET_KEY_NAMES, referenced_secret_keys
+from gitops_gen.generate.secrets import SECRET_KEY_NAMES, referenced_secret_keys
 from tests.conftest import Cluster
 from tests.helpers import run_cli
 from tests.secret_scan import secret_like_strings, secrets_with_values

@@ -9,20 +9,22 @@ import pytest
 import yaml
 
 from gitops_gen.errors import InputError
-from gitops_gen.images import (
+from gitops_gen.images.entries import (
     EntryChange,
     ImageEntry,
+    VersionRequest,
+    entries_from_kustomization,
+    plan_change,
+    select_entries,
+)
+from gitops_gen.images.message import commit_message
+from gitops_gen.images.reference import (
     ImageReference,
     ImageReferenceError,
-    VersionRequest,
     canonical_repository,
-    commit_message,
-    entries_from_kustomization,
     kustomize_matches,
     kustomize_split,
     parse_reference,
-    plan_change,
-    select_entries,
     split_domain,
     validate_digest,
     validate_tag,

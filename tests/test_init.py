@@ -12,9 +12,9 @@ import pytest
 from kubernetes_validate.utils import all_versions
 
 from gitops_gen import kustomize
+from gitops_gen.generate.tree import generate
 from gitops_gen.quantity import parse_quantity
-from gitops_gen.spec import parse_spec
-from gitops_gen.tree import generate
+from gitops_gen.spec.load import parse_spec
 from tests.conftest import REPO_ROOT, Cluster
 from tests.helpers import SEED_SPEC, commit_all, git, run_cli, snapshot
 

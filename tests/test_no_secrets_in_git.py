@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from gitops_gen import kustomize
-from gitops_gen.manifests.sync import SyncTarget, cluster_files
-from gitops_gen.secrets import (
+from gitops_gen.generate.manifests.sync import SyncTarget, cluster_files
+from gitops_gen.generate.secrets import (
     ExistingSecret,
     ExternalSecrets,
     SecretsProvider,

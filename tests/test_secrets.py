@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gitops_gen.cli import main
 from gitops_gen.errors import InputError
-from gitops_gen.secrets import (
+from gitops_gen.generate.secrets import (
     GENERATED_KEYS,
     SECRET_KEY_NAMES,
     SECRET_KEYS,

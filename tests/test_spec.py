@@ -9,7 +9,8 @@ import pytest
 
 from gitops_gen.commands.init import default_spec_text
 from gitops_gen.errors import GitopsGenError
-from gitops_gen.spec import DEFAULT_KUBE_VERSION, json_schema, parse_spec
+from gitops_gen.spec.load import json_schema, parse_spec
+from gitops_gen.spec.model import DEFAULT_KUBE_VERSION
 from tests.helpers import SEED_SPEC, run_cli, snapshot
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gitops_gen"
@@ -37,7 +38,7 @@ def test_the_seed_spec_is_accepted_as_written() -> None:
 
 
 def test_the_shipped_json_schema_is_the_models_schema() -> None:
-    shipped = json.loads((PACKAGE / "spec.schema.json").read_text())
+    shipped = json.loads((PACKAGE / "spec" / "schema.json").read_text())
     assert shipped == json.loads(json.dumps(json_schema()))
 
 

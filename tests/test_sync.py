@@ -11,7 +11,7 @@ import yaml
 
 from gitops_gen import kustomize
 from gitops_gen.errors import InputError
-from gitops_gen.manifests.sync import (
+from gitops_gen.generate.manifests.sync import (
     ArgoCDOptions,
     FluxOptions,
     StageComponents,
@@ -25,7 +25,7 @@ from gitops_gen.manifests.sync import (
     flux_kustomizations,
     stage_names,
 )
-from gitops_gen.secrets import ExistingSecret, ExternalSecrets, SecretsProvider, SopsSecrets
+from gitops_gen.generate.secrets import ExistingSecret, ExternalSecrets, SecretsProvider, SopsSecrets
 from tests.trees import write_mastodon_tree
 
 REPO = "https://git.example.org/ops/mastodon-gitops.git"

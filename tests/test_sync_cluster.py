@@ -13,7 +13,7 @@ import pytest
 
 from gitops_gen import kustomize
 from gitops_gen.cli import main
-from gitops_gen.manifests.sync import (
+from gitops_gen.generate.manifests.sync import (
     ArgoCDOptions,
     FluxOptions,
     SyncTarget,
@@ -21,7 +21,7 @@ from gitops_gen.manifests.sync import (
     cluster_files,
     flux_kustomizations,
 )
-from gitops_gen.secrets import (
+from gitops_gen.generate.secrets import (
     SECRET_KEY_NAMES,
     ExistingSecret,
     ExternalSecrets,

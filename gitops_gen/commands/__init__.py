@@ -1,4 +1,5 @@
-"""One module per command; ``register`` adds them all to the typer app."""
+"""One module per command; ``register`` adds them all to the typer app. With ``cli.py``, the only place that
+imports typer: each command parses its options, calls the packages below and renders the outcome."""
 
 from __future__ import annotations
 

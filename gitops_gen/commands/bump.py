@@ -7,19 +7,13 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen import repo
+from gitops_gen import git
 from gitops_gen.commands.imageflow import REPO_OPTION, report_and_carry_out
 from gitops_gen.errors import InputError, RepoError
-from gitops_gen.imagechange import plan_bump
-from gitops_gen.images import (
-    MASTODON_FAMILY,
-    VersionRequest,
-    parse_reference,
-    validate_digest,
-    validate_name,
-    validate_tag,
-)
-from gitops_gen.overlays import choose_overlays
+from gitops_gen.images.change import plan_bump
+from gitops_gen.images.entries import VersionRequest
+from gitops_gen.images.overlays import choose_overlays
+from gitops_gen.images.reference import MASTODON_FAMILY, parse_reference, validate_digest, validate_name, validate_tag
 
 DEFAULT_MESSAGE = "{overlay}: bump {image} {old} -> {new}"
 
@@ -82,7 +76,7 @@ def bump_image(
     if push and no_commit:
         raise InputError("--push needs a commit to push: drop --no-commit or --push")
     tree = repo_dir.resolve()
-    if not repo.is_repo(tree):
+    if not git.is_repo(tree):
         raise RepoError(f"{tree} is not inside a git repository: bump-image only edits committed trees")
     overlays = choose_overlays(tree, overlay or [], every)
     plan = plan_bump(tree, overlays, images, request)

@@ -56,8 +56,8 @@ def drift(
         "--stats", hidden=True, help="Print the API request count and the time to stderr.")] = False,
 ) -> int:
     """Compare the cluster with the tree committed at --ref. Exit 0 in sync, 1 drift, 2 error."""
-    from gitops_gen import report
-    from gitops_gen.drift_run import DriftOptions, Mode, run
+    from gitops_gen.drift import report
+    from gitops_gen.drift.run import DriftOptions, Mode, run
 
     started = time.monotonic()
     options = DriftOptions(
@@ -72,7 +72,7 @@ def drift(
         text = report.render_markdown(outcome.results)
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = report.render_text(outcome.results, colour=colour)
+        text = report.render_text(outcome.results, style=typer.style) if colour else report.render_text(outcome.results)
     typer.echo(text, nl=False)
     if json_file is not None:
         try:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
-from gitops_gen import repo
+from gitops_gen import git
 from gitops_gen.errors import EXIT_OK
-from gitops_gen.imagechange import Plan, carry_out, refuse_uncommitted, unified_diff
-from gitops_gen.images import commit_message
+from gitops_gen.images.change import Plan, carry_out, refuse_uncommitted, unified_diff
+from gitops_gen.images.message import commit_message
 
 REPO_OPTION: Path = typer.Option(
     Path(), "--repo", metavar="DIR", help="The tree (holds overlays/), inside a git work tree.", file_okay=False
@@ -39,11 +39,11 @@ def report_and_carry_out(
     message = commit_message(template, plan.changes, extra)
     refuse_uncommitted(tree, plan)
     if push:
-        repo.upstream(tree)  # no upstream: refuse now rather than commit, fail and undo
+        git.upstream(tree)  # no upstream: refuse now rather than commit, fail and undo
     for change in plan.changes:
         typer.echo(f"{change.overlay}: {change.entry.name} {change.old_version} -> {change.new_version}")
     if dry_run:
-        typer.echo(unified_diff(plan, repo.top_level(tree)), nl=False)
+        typer.echo(unified_diff(plan, git.top_level(tree)), nl=False)
         return EXIT_OK
     outcome = carry_out(tree, plan, message=message, commit=commit, push=push)
     if outcome.commit:

@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen import repo, tree
-from gitops_gen.spec import SPEC_FILE, parse_spec
+from gitops_gen import git
+from gitops_gen.generate import tree
+from gitops_gen.spec.load import parse_spec
+from gitops_gen.spec.model import SPEC_FILE
 
 
 def default_spec_text() -> str:
-    return (files("gitops_gen") / "default_spec.yaml").read_text(encoding="utf-8")
+    return (files("gitops_gen.spec") / "default.yaml").read_text(encoding="utf-8")
 
 
 def init(
@@ -28,7 +30,7 @@ def init(
     spec_text = default_spec_text() if new_spec else spec_file.read_text(encoding="utf-8")
     spec = parse_spec(spec_text, str(spec_file))
 
-    origin = repo.remote_url(root) if root.exists() else None
+    origin = git.remote_url(root) if root.exists() else None
     plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     if new_spec:
         plan.writes[SPEC_FILE] = spec_text
@@ -38,7 +40,7 @@ def init(
 
     first_generation = not any((root / top).exists() for top in tree.GENERATED_ROOTS)
     root.mkdir(parents=True, exist_ok=True)
-    repo.ensure_repo(root)
+    git.ensure_repo(root)
     plan.apply()
     summary = f"{len(plan.writes)} written, {len(plan.deletes)} removed"
     if no_commit:
@@ -47,6 +49,6 @@ def init(
     message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
     # The spec goes into the same commit: the tree must never be committed without the spec it came from.
     paths = [root / path for path in {*plan.changed_paths, SPEC_FILE}]
-    commit = repo.commit_paths(root, paths, f"{message}\n\n{summary}")
+    commit = git.commit_paths(root, paths, f"{message}\n\n{summary}")
     typer.echo(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""))
     return 0

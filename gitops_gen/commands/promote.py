@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen import repo
+from gitops_gen import git
 from gitops_gen.commands.imageflow import REPO_OPTION, report_and_carry_out
 from gitops_gen.errors import InputError, RepoError
-from gitops_gen.imagechange import plan_promote
-from gitops_gen.images import validate_name
-from gitops_gen.overlays import choose_overlays
+from gitops_gen.images.change import plan_promote
+from gitops_gen.images.overlays import choose_overlays
+from gitops_gen.images.reference import validate_name
 
 DEFAULT_MESSAGE = "{overlay}: promote {image} {old} -> {new} from {source}"
 
@@ -48,7 +48,7 @@ def promote(
     if push and no_commit:
         raise InputError("--push needs a commit to push: drop --no-commit or --push")
     tree = repo_dir.resolve()
-    if not repo.is_repo(tree):
+    if not git.is_repo(tree):
         raise RepoError(f"{tree} is not inside a git repository: promote only edits committed trees")
     origin = choose_overlays(tree, [source], False)[0]
     plan = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)

@@ -13,7 +13,7 @@ import shlex
 import typer
 
 from gitops_gen.errors import InputError
-from gitops_gen.secrets import DEFAULT_SECRET_NAME, SECRET_KEYS, SecretKey, Source, generate_values
+from gitops_gen.generate.secrets import DEFAULT_SECRET_NAME, SECRET_KEYS, SecretKey, Source, generate_values
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

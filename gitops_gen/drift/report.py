@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
-import typer
-
-from gitops_gen.drift import DriftResult, FieldDrift, ObjectDrift, Status
+from gitops_gen.drift.result import DriftResult, FieldDrift, ObjectDrift, Status
 
 _COLOURS = {
-    Status.IN_SYNC: typer.colors.GREEN,
-    Status.MODIFIED: typer.colors.YELLOW,
-    Status.MISSING: typer.colors.RED,
-    Status.EXTRA: typer.colors.MAGENTA,
+    Status.IN_SYNC: "green",
+    Status.MODIFIED: "yellow",
+    Status.MISSING: "red",
+    Status.EXTRA: "magenta",
 }
 _EXPLAIN = {
     Status.MISSING: "in git, not in the cluster",
@@ -70,33 +68,43 @@ def _headline(result: DriftResult) -> str:
     return f"overlay {result.overlay} at {result.ref[:12]} ({result.mode}): {parts}"
 
 
-def _text_field(item: FieldDrift, colour: bool) -> list[str]:
+class Style(Protocol):
+    """Colours text for a terminal (the CLI passes ``typer.style``; this module stays free of the CLI)."""
+
+    def __call__(self, text: str, *, fg: str, bold: bool = ...) -> str: ...
+
+
+def _plain(text: str, *, fg: str, bold: bool = False) -> str:
+    return text
+
+
+def _text_field(item: FieldDrift, style: Style) -> list[str]:
     manager = item.manager or "not recorded"
-    git = typer.style(_value(item.desired), fg=typer.colors.GREEN) if colour else _value(item.desired)
-    live = typer.style(_value(item.live), fg=typer.colors.RED) if colour else _value(item.live)
+    git = style(_value(item.desired), fg="green")
+    live = style(_value(item.live), fg="red")
     return [f"  {item.path_text}  (changed by: {manager})", f"    git:     {git}", f"    cluster: {live}"]
 
 
-def _text_object(obj: ObjectDrift, colour: bool) -> list[str]:
-    status = typer.style(obj.status.value, fg=_COLOURS[obj.status], bold=True) if colour else obj.status.value
+def _text_object(obj: ObjectDrift, style: Style) -> list[str]:
+    status = style(obj.status.value, fg=_COLOURS[obj.status], bold=True)
     why = f" ({_EXPLAIN[obj.status]})" if obj.status in _EXPLAIN else ""
     lines = [f"{obj.display}: {status}{why}"]
     for item in obj.fields:
-        lines.extend(_text_field(item, colour))
+        lines.extend(_text_field(item, style))
     return lines
 
 
-def render_text(results: Sequence[DriftResult], *, colour: bool = False) -> str:
-    """A readable per-object diff of everything not in sync, then one summary line per overlay."""
+def render_text(results: Sequence[DriftResult], *, style: Style = _plain) -> str:
+    """A readable per-object diff of everything not in sync, then one summary line per overlay.
+
+    ``style`` colours the status words, values and summaries; the default leaves them plain.
+    """
     lines: list[str] = []
     for result in results:
         for obj in result.objects:
             if obj.status is not Status.IN_SYNC:
-                lines.extend(_text_object(obj, colour))
-        headline = _headline(result)
-        if colour:
-            headline = typer.style(headline, fg=typer.colors.YELLOW if result.drifted else typer.colors.GREEN)
-        lines.append(headline)
+                lines.extend(_text_object(obj, style))
+        lines.append(style(_headline(result), fg="yellow" if result.drifted else "green"))
     return "\n".join(lines) + "\n"
 
 

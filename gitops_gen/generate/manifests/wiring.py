@@ -6,11 +6,11 @@ only maps the spec onto them.
 
 from __future__ import annotations
 
-from gitops_gen import secrets
-from gitops_gen.manifests import drift_job, drift_workflow, sync
-from gitops_gen.manifests.common import KubeObject
-from gitops_gen.manifests.environment import workloads
-from gitops_gen.spec import Spec
+from gitops_gen.generate import secrets
+from gitops_gen.generate.manifests import drift_job, drift_workflow, sync
+from gitops_gen.generate.manifests.common import KubeObject
+from gitops_gen.generate.manifests.environment import workloads
+from gitops_gen.spec.model import Spec
 
 PLACEHOLDER_REPO = "https://git.example.com/ops/{name}.git"
 # Argo CD must create the Secret's source before the PreSync migration hook reads it, and before the

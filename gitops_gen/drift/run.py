@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from gitops_gen import kustomize, render_cache, repo
-from gitops_gen.drift import DriftResult, Policy, evaluate, parse_ignore, sync_managers, tracking_selector, trim_live
-from gitops_gen.drift_config import DriftSettings, read_drift_settings
+from gitops_gen import git, kustomize
+from gitops_gen.drift import render_cache
+from gitops_gen.drift.compare import evaluate, trim_live
+from gitops_gen.drift.config import DriftSettings, read_drift_settings
+from gitops_gen.drift.ignore_rules import parse_ignore
+from gitops_gen.drift.policy import Policy, sync_managers, tracking_selector
+from gitops_gen.drift.render_cache import uses_remote_resources
+from gitops_gen.drift.result import DriftResult
 from gitops_gen.errors import InputError, KustomizeError
 from gitops_gen.objects import KubeObject, object_key
-from gitops_gen.render_cache import uses_remote_resources
 
 SPEC_FILE = "gitops-gen.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -78,16 +82,16 @@ def _overlay_names(root: Path) -> list[str]:
 def render_cache_key(directory: Path, commit: str, overlay: str) -> str:
     """The render cache's key for an overlay at a commit: the commit's tree, where the GitOps tree sits in the
     repository, the overlay, and the kustomize that renders it."""
-    relative = directory.resolve().relative_to(repo.top_level(directory).resolve())
-    return render_cache.key(repo.tree_id(directory, commit), str(relative), overlay, kustomize.fingerprint())
+    relative = directory.resolve().relative_to(git.top_level(directory).resolve())
+    return render_cache.key(git.tree_id(directory, commit), str(relative), overlay, kustomize.fingerprint())
 
 
 def render_desired(directory: Path, ref: str, overlays: Sequence[str]) -> DesiredState:
     """Export the tree committed at ``ref`` and render the chosen overlays (all of them when none is named)."""
-    top = repo.top_level(directory)
+    top = git.top_level(directory)
     relative = directory.resolve().relative_to(top.resolve())
     with tempfile.TemporaryDirectory(prefix="gitops-gen-drift-") as temporary:
-        commit = repo.export_tree(directory, ref, Path(temporary))
+        commit = git.export_tree(directory, ref, Path(temporary))
         root = Path(temporary) / relative
         available = _overlay_names(root)
         names = list(dict.fromkeys(overlays)) or available
@@ -130,7 +134,7 @@ def build_policy(settings: DriftSettings, options: DriftOptions) -> Policy:
 
 def run(options: DriftOptions) -> DriftRun:
     """Compare every chosen overlay with the cluster; errors are raised, never reported as drift."""
-    from gitops_gen import cluster as kube
+    from gitops_gen.kube import connect as kube
 
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")

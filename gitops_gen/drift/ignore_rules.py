@@ -9,7 +9,7 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gitops_gen.fieldpath import FieldPath, Index, Key, scalar_text
+from gitops_gen.drift.fieldpath import FieldPath, Index, Key, scalar_text
 from gitops_gen.objects import KubeObject, ObjectKey
 
 

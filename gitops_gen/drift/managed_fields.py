@@ -10,8 +10,18 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from gitops_gen.fieldpath import ABSENT, FieldPath, Index, Key, Member, Segment, find_item, is_empty, segment_matches
-from gitops_gen.schema import SchemaCursor
+from gitops_gen.drift.fieldpath import (
+    ABSENT,
+    FieldPath,
+    Index,
+    Key,
+    Member,
+    Segment,
+    find_item,
+    is_empty,
+    segment_matches,
+)
+from gitops_gen.kube.openapi import SchemaCursor
 
 # Written by tools and controllers as bookkeeping; drift only when git itself specifies them.
 BOOKKEEPING_ANNOTATIONS = frozenset({

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_gen.errors import InputError
-from gitops_gen.images import ImageEntry, entries_from_kustomization
+from gitops_gen.images.entries import ImageEntry, entries_from_kustomization
 from gitops_gen.yamlio import load_plain
 
 OVERLAYS_DIR = "overlays"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_gen.spec import Resources, Spec
+from gitops_gen.spec.model import Resources, Spec
 
 KubeObject = dict[str, Any]
 

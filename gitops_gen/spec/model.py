@@ -1,15 +1,13 @@
-"""The deployment spec (``gitops-gen.yaml``): a typed model with defaults, and its validation.
+"""The deployment spec (``gitops-gen.yaml``) as a typed model with defaults and per-field validation.
 
-Every field has a default, so an empty file describes a working deployment. Errors name the spec file, the
-line and the field path (``gitops-gen.yaml:12: sidekiq[0].concurrency: ...``).
+Every field has a default, so an empty file describes a working deployment. Reading a file, rules that span
+fields and error messages live in ``spec.load``.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,13 +15,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from gitops_gen import images, yamlio
-from gitops_gen.errors import SpecError
+from gitops_gen.images import reference as images
 from gitops_gen.quantity import is_valid_resource_quantity
 
 SPEC_FILE = "gitops-gen.yaml"
@@ -33,12 +29,12 @@ MAIN_IMAGE = images.MASTODON_IMAGE
 STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
 SIDEKIQ_QUEUES = ("default", "push", "ingress", "mailers", "pull", "scheduler")
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _dns_label(value: str) -> str:
-    if not _DNS1123_LABEL.fullmatch(value):
+    if not DNS1123_LABEL.fullmatch(value):
         raise ValueError(f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)")
     return value
 
@@ -412,158 +408,3 @@ class Spec(_Model):
 
     def overlay_namespace(self, overlay: str) -> str:
         return self.overlays[overlay].namespace or f"{self.name}-{overlay}"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Loading
-
-
-def load_spec(path: Path) -> Spec:
-    """Read and validate a spec file; raise ``SpecError`` naming the file, line and field of the first problem."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    return parse_spec(text, str(path))
-
-
-def parse_spec(text: str, source: str = SPEC_FILE) -> Spec:
-    """Validate spec text (an empty text gives the defaults)."""
-    document = yamlio.load_round_trip(text, source)
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        raise SpecError(source, "the spec must be a mapping of fields (see README.md, 'The spec')", line=1)
-    return validate_document(yamlio.to_plain(document), source, yamlio.line_numbers(document))
-
-
-def validate_document(data: dict[str, Any], source: str, lines: dict[yamlio.FieldPath, int] | None = None) -> Spec:
-    """Validate an already parsed spec; ``lines`` maps field paths to lines for the error message."""
-    lines = lines or {}
-    try:
-        spec = Spec.model_validate(data)
-    except ValidationError as error:
-        raise _spec_error(error, source, lines) from None
-    for location, problem in _semantic_problems(spec):
-        raise SpecError(source, problem, line=_nearest_line(location, lines), field=_field_path(location))
-    return spec
-
-
-def _semantic_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
-    """Rules that span fields; each problem comes with the location of the field to fix."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    for name in spec.overlays:
-        if not _DNS1123_LABEL.fullmatch(name):
-            problems.append((("overlays", name), f"{name!r} is not a DNS-1123 label: use lower-case letters, "
-                                                 "digits and '-' (it names directories and objects)"))
-    names = [worker.name for worker in spec.sidekiq]
-    for index, name in enumerate(names):
-        if name in names[:index]:
-            problems.append((("sidekiq", index, "name"), f"sidekiq workers need distinct names; {name!r} is taken"))
-    schedulers = [index for index, worker in enumerate(spec.sidekiq) if worker.runs_scheduler]
-    for index in schedulers[1:]:
-        problems.append((("sidekiq", index, "queues"), f"only one sidekiq worker may run the scheduler queue; "
-                                                       f"{spec.sidekiq[schedulers[0]].name!r} already does"))
-    for index, worker in enumerate(spec.sidekiq):
-        if worker.runs_scheduler and worker.replicas > 1:
-            problems.append((("sidekiq", index, "replicas"), f"worker {worker.name!r} runs the scheduler queue, so "
-                                                             "it must have at most one replica"))
-    for overlay_name, overlay in spec.overlays.items():
-        for worker_name, override in overlay.sidekiq.items():
-            location: tuple[str | int, ...] = ("overlays", overlay_name, "sidekiq", worker_name)
-            if worker_name not in names:
-                problems.append((location, f"no sidekiq worker is named {worker_name!r} (workers: {', '.join(names)})"))
-            elif spec.sidekiq[names.index(worker_name)].runs_scheduler and (override.replicas or 0) > 1:
-                problems.append(((*location, "replicas"), f"worker {worker_name!r} runs the scheduler queue, so it "
-                                                          "must have at most one replica"))
-    ports = spec.expose.node_ports
-    if ports.web is not None and ports.web == ports.streaming:
-        problems.append((("expose", "nodePorts", "streaming"), f"node port {ports.web} is used twice (web and "
-                                                               "streaming): give each its own"))
-    if spec.secrets.provider == "external-secrets" and spec.secrets.external_secrets is None:
-        problems.append((("secrets", "provider"), "provider external-secrets needs secrets.externalSecrets.store: "
-                                                  "the SecretStore to read from"))
-    if spec.secrets.provider == "sops" and spec.secrets.sops is None:
-        problems.append((("secrets", "provider"), "provider sops needs secrets.sops.ageRecipients: the age public "
-                                                  "keys that may decrypt"))
-    if spec.storage.system.nfs and spec.mastodon.s3:
-        problems.append((("storage", "system", "nfs"), "NFS storage and mastodon.s3 exclude each other: media go "
-                                                       "to one of them"))
-    return problems
-
-
-def validate_drift_section(data: dict[str, Any], source: str,
-                           lines: dict[yamlio.FieldPath, int] | None = None) -> Drift:
-    """Validate only the ``drift:`` section of a spec document: a drift check must not fail on the rest of a
-    spec written for another version of gitops-gen."""
-    try:
-        return Drift.model_validate(data.get("drift") or {})
-    except ValidationError as error:
-        raise _spec_error(error, source, lines or {}, prefix=("drift",)) from None
-
-
-def _spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int],
-                prefix: tuple[str, ...] = ()) -> SpecError:
-    first = error.errors(include_url=False)[0]
-    location = prefix + tuple(part for part in first["loc"] if not _is_pydantic_branch(part))
-    field = _field_path(location)
-    line = _nearest_line(location, lines)
-    problem = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        unknown = str(location[-1])
-        known = _known_keys(location[:-1])
-        hint = difflib.get_close_matches(unknown, known, n=1, cutoff=0.6)
-        problem = f"unknown field {unknown!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-        problem += f" (known fields here: {', '.join(known)})" if known and not hint else ""
-    elif first["type"] in ("int_type", "greater_than", "greater_than_equal", "less_than_equal", "int_parsing"):
-        problem = f"{problem} (got {first.get('input')!r})"
-    return SpecError(source, problem, line=line, field=field or None)
-
-
-def _is_pydantic_branch(part: str | int) -> bool:
-    # Union branches show up in locations as their type names (`str`, `float`, `function-after[...]`).
-    return isinstance(part, str) and (part in {"str", "int", "float", "Queue"} or "[" in part)
-
-
-def _field_path(location: tuple[str | int, ...]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def _nearest_line(location: tuple[str | int, ...], lines: dict[yamlio.FieldPath, int]) -> int | None:
-    for end in range(len(location), 0, -1):
-        line = lines.get(location[:end])
-        if line is not None:
-            return line
-    return None
-
-
-def _known_keys(location: tuple[str | int, ...]) -> list[str]:
-    model: Any = Spec
-    for part in location:
-        if isinstance(part, int):
-            continue
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part or n == part), None)
-        if field is None:
-            return []
-        model = _model_of(field.annotation)
-        if model is None:
-            return []
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in getattr(annotation, "__args__", ()) or ():
-        found = _model_of(argument)
-        if found is not None:
-            return found
-    return None
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the spec (shipped as ``gitops_gen/spec.schema.json`` for editors)."""
-    schema = Spec.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "gitops-gen.yaml"
-    return schema

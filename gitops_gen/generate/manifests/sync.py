@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gitops_gen.errors import InputError
-from gitops_gen.secrets import SECRETS_COMPONENT, ExistingSecret, SecretsProvider, flux_decryption
+from gitops_gen.generate.secrets import SECRETS_COMPONENT, ExistingSecret, SecretsProvider, flux_decryption
 
 KubeObject = dict[str, Any]
 Files = dict[str, list[KubeObject]]

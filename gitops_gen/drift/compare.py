@@ -19,23 +19,20 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
-from gitops_gen.fieldpath import (
+from gitops_gen.drift.fieldpath import (
     ABSENT,
     KEY_DEFAULTS,
     FieldPath,
     Index,
     Key,
-    Member,
-    format_path,
     is_empty,
     is_prefix,
 )
-from gitops_gen.ignore_rules import IgnoreRule, hpa_ignore_rules, parse_ignore
-from gitops_gen.managed_fields import (
+from gitops_gen.drift.ignore_rules import hpa_ignore_rules
+from gitops_gen.drift.managed_fields import (
     BOOKKEEPING_ANNOTATIONS,
     BOOKKEEPING_LABEL_PREFIXES,
     all_specified,
@@ -43,22 +40,13 @@ from gitops_gen.managed_fields import (
     owners,
     walk_owned,
 )
+from gitops_gen.drift.policy import (
+    Policy,
+)
+from gitops_gen.drift.result import REDACTED, FieldDrift, ObjectDrift, Status
+from gitops_gen.kube.openapi import INT_OR_STRING, QUANTITY, Compact, SchemaCursor
 from gitops_gen.objects import KubeObject, ObjectKey, object_key
 from gitops_gen.quantity import parse_quantity
-from gitops_gen.schema import INT_OR_STRING, QUANTITY, Compact, SchemaCursor
-
-REDACTED = "<redacted>"
-
-MANAGED_BY = "app.kubernetes.io/managed-by"
-INSTANCE = "app.kubernetes.io/instance"
-TRACKING_LABELS = (MANAGED_BY, INSTANCE)
-
-# Field managers that apply git's state: Argo CD, Flux, kubectl server-side apply, gitops-gen itself.
-DEFAULT_SYNC_MANAGERS = frozenset({"argocd-controller", "kustomize-controller", "kubectl", "gitops-gen"})
-# Kubernetes' own components: what they write (status, bookkeeping, allocations) is never drift.
-DEFAULT_CONTROLLER_MANAGERS = frozenset({
-    "kube-controller-manager", "kube-scheduler", "kubelet", "kube-apiserver", "cloud-controller-manager",
-})
 
 _METADATA_NEVER_COMPARED = frozenset({
     "creationTimestamp", "resourceVersion", "uid", "generation", "managedFields", "selfLink", "deletionTimestamp",
@@ -67,94 +55,7 @@ _METADATA_NEVER_COMPARED = frozenset({
 _QUANTITY_CONTEXT = frozenset({"limits", "requests", "capacity", "hard", "allocatable", "sizeLimit", "storage"})
 
 
-class Status(StrEnum):
-    """What became of one object."""
-
-    IN_SYNC = "in-sync"
-    MODIFIED = "modified"
-    MISSING = "missing"
-    EXTRA = "extra"
-
-
-# -- findings ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldDrift:
-    """One field that differs: its path, git's value, the cluster's value, and who wrote the cluster's."""
-
-    path: FieldPath
-    desired: Any
-    live: Any
-    manager: str | None = None
-
-    @property
-    def path_text(self) -> str:
-        return format_path(self.path)
-
-
-@dataclass(frozen=True)
-class ObjectDrift:
-    """The verdict on one object."""
-
-    api_version: str
-    kind: str
-    namespace: str
-    name: str
-    status: Status
-    fields: tuple[FieldDrift, ...] = ()
-
-    @property
-    def display(self) -> str:
-        where = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {where}{self.name}"
-
-
-@dataclass(frozen=True)
-class DriftResult:
-    """Everything ``drift`` found for one overlay at one commit."""
-
-    ref: str
-    overlay: str
-    mode: str
-    objects: tuple[ObjectDrift, ...]
-
-    @property
-    def summary(self) -> dict[str, int]:
-        counts = {status.value: 0 for status in Status}
-        for obj in self.objects:
-            counts[obj.status.value] += 1
-        return counts
-
-    @property
-    def drifted(self) -> bool:
-        return any(obj.status is not Status.IN_SYNC for obj in self.objects)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Who is allowed to write what, and which differences to ignore."""
-
-    sync_managers: frozenset[str] = DEFAULT_SYNC_MANAGERS
-    controller_managers: frozenset[str] = DEFAULT_CONTROLLER_MANAGERS
-    ignore: tuple[IgnoreRule, ...] = ()
-
-
 # -- selection and normalization --------------------------------------------------------------------------------
-
-
-def tracking_selector(objects: Iterable[KubeObject]) -> str:
-    """The label selector that every desired object matches: the tracking labels they all share.
-
-    >>> tracking_selector([{"metadata": {"labels": {MANAGED_BY: "gitops-gen", INSTANCE: "m-prod"}}}])
-    'app.kubernetes.io/managed-by=gitops-gen,app.kubernetes.io/instance=m-prod'
-    """
-    common: dict[str, str] | None = None
-    for obj in objects:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        mine = {name: str(labels[name]) for name in TRACKING_LABELS if name in labels}
-        common = mine if common is None else {k: v for k, v in common.items() if mine.get(k) == v}
-    return ",".join(f"{name}={common[name]}" for name in TRACKING_LABELS if common and name in common)
 
 
 def trim_live(obj: KubeObject) -> KubeObject:
@@ -458,17 +359,3 @@ def evaluate(desired: Sequence[KubeObject], live: Mapping[ObjectKey, KubeObject]
         extras.append(ObjectDrift(str(current.get("apiVersion", "")), key[1], key[2], key[3], Status.EXTRA))
     results.extend(sorted(extras, key=lambda item: (item.kind, item.namespace, item.name)))
     return tuple(results)
-
-
-def sync_managers(extra: Iterable[str] = (), *, replace_defaults: bool = False) -> frozenset[str]:
-    """The sync engine's field managers: the defaults plus ``extra`` (or only ``extra``)."""
-    names = frozenset(name for name in extra if name)
-    return names if replace_defaults and names else DEFAULT_SYNC_MANAGERS | names
-
-
-__all__ = [
-    "ABSENT", "DEFAULT_CONTROLLER_MANAGERS", "DEFAULT_SYNC_MANAGERS", "REDACTED", "DriftResult", "FieldDrift",
-    "IgnoreRule", "Index", "Key", "Member", "ObjectDrift", "Policy", "Status", "compare", "compare_applied",
-    "evaluate", "format_path", "hpa_ignore_rules", "normalize_desired", "object_key", "parse_ignore", "sync_managers",
-    "tracking_selector", "trim_live",
-]

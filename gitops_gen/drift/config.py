@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen import yamlio
-from gitops_gen.drift import IgnoreRule
-from gitops_gen.spec import Drift, validate_drift_section
+from gitops_gen.drift.ignore_rules import IgnoreRule
+from gitops_gen.spec.load import validate_drift_section
+from gitops_gen.spec.model import Drift
 
 
 @dataclass(frozen=True)

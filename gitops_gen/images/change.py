@@ -11,20 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_gen import repo
+from gitops_gen import git
 from gitops_gen.atomicfile import write_atomic
 from gitops_gen.errors import InputError, RepoError
-from gitops_gen.images import (
-    FAMILY_LABEL,
-    MASTODON_FAMILY,
-    EntryChange,
-    ImageEntry,
-    Selection,
-    VersionRequest,
-    plan_change,
-    select_entries,
-)
-from gitops_gen.overlays import Overlay, OverlayImages, read_overlay
+from gitops_gen.images.entries import EntryChange, ImageEntry, Selection, VersionRequest, plan_change, select_entries
+from gitops_gen.images.overlays import Overlay, OverlayImages, read_overlay
+from gitops_gen.images.reference import FAMILY_LABEL, MASTODON_FAMILY
 from gitops_gen.yamlio import ScalarEdit, edit_scalars
 
 PUSH_ATTEMPTS = 5
@@ -55,7 +47,7 @@ class Outcome:
     """What carrying out a plan did."""
 
     commit: str | None
-    push: repo.PushResult | None
+    push: git.PushResult | None
 
 
 def _source(images: OverlayImages, tree: Path) -> str:
@@ -170,7 +162,7 @@ def unified_diff(plan: Plan, root: Path) -> str:
 
 def refuse_uncommitted(tree: Path, plan: Plan) -> None:
     """Raise ``RepoError`` when a file the plan would write has changes git does not have committed."""
-    dirty = repo.uncommitted(tree, [change.path for change in plan.files])
+    dirty = git.uncommitted(tree, [change.path for change in plan.files])
     if dirty:
         raise RepoError(
             f"{', '.join(dirty)} has uncommitted changes: commit or stash them first, so that the change "
@@ -180,7 +172,7 @@ def refuse_uncommitted(tree: Path, plan: Plan) -> None:
 
 def carry_out(tree: Path, plan: Plan, *, message: str, commit: bool, push: bool) -> Outcome:
     """Write the plan's files, then commit (and push) them; on any failure undo everything and re-raise."""
-    original_head = repo.head_commit(tree)
+    original_head = git.head_commit(tree)
     written: list[FileChange] = []
     staged = False
     committed: str | None = None
@@ -194,8 +186,8 @@ def carry_out(tree: Path, plan: Plan, *, message: str, commit: bool, push: bool)
         if not commit:
             return Outcome(None, None)
         staged = True
-        committed = repo.commit_paths(tree, [change.path for change in plan.files], message)
-        pushed = repo.push_with_rebase(tree, attempts=PUSH_ATTEMPTS, backoff=PUSH_BACKOFF_SECONDS) if push else None
+        committed = git.commit_paths(tree, [change.path for change in plan.files], message)
+        pushed = git.push_with_rebase(tree, attempts=PUSH_ATTEMPTS, backoff=PUSH_BACKOFF_SECONDS) if push else None
         return Outcome(committed, pushed)
     except BaseException:  # including Ctrl-C: never leave a half-done change behind, then let it propagate
         _roll_back(tree, written, staged=staged, committed=committed, original_head=original_head)
@@ -206,9 +198,9 @@ def _roll_back(
     tree: Path, written: Sequence[FileChange], *, staged: bool, committed: str | None, original_head: str | None
 ) -> None:
     if committed is not None and original_head is not None:
-        repo.undo_commits(tree, original_head)  # also puts the files back: they were clean before we began
+        git.undo_commits(tree, original_head)  # also puts the files back: they were clean before we began
         return
     for change in reversed(written):
         write_atomic(change.path, change.before.encode("utf-8"))
     if staged:
-        repo.unstage(tree, [change.path for change in written])
+        git.unstage(tree, [change.path for change in written])

@@ -1,4 +1,4 @@
-"""The cluster: the only module that imports ``kubernetes`` (the official client).
+"""One API server: discovery, the OpenAPI document, LIST/GET of the desired objects, dry-run apply.
 
 Everything it returns is plain data (dicts as the API server sent them). Every API failure leaves here as a
 ``ClusterError`` child, chained with ``from``, with the response body cut short so that no Secret content can
@@ -15,91 +15,28 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops_gen import schema
 from gitops_gen.errors import (
     ClusterAuthError,
-    ClusterConfigError,
     ClusterForbiddenError,
     ClusterNotServedError,
     ClusterRequestError,
     ClusterUnreachableError,
 )
+from gitops_gen.kube import openapi as schema
+from gitops_gen.kube.redact import scrub, short, status_message
+from gitops_gen.kube.resources import LiveState, Resource
 from gitops_gen.objects import KubeObject, ObjectKey, object_key
 
-DEFAULT_TIMEOUT = 10.0
 PAGE_SIZE = 500
-_BODY_LIMIT = 200
-_SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-
-
-@dataclass(frozen=True)
-class Resource:
-    """An API resource as discovery describes it: where objects of a kind live."""
-
-    api_version: str
-    kind: str
-    plural: str
-    namespaced: bool
-
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
-
-    @property
-    def display(self) -> str:
-        """``deployments.apps`` / ``services``: the name RBAC rules use."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        """The URL path of the collection (or of one object when ``name`` is given)."""
-        root = f"/apis/{self.api_version}" if self.group else f"/api/{self.api_version}"
-        scope = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
-        return f"{root}{scope}/{self.plural}" + (f"/{name}" if name else "")
-
-
-@dataclass
-class LiveState:
-    """What the cluster holds for the desired objects: each found object by key, and the listed scopes."""
-
-    objects: dict[ObjectKey, KubeObject] = field(default_factory=dict)
-    # (group, kind, namespace) scopes that were LISTed with the tracking selector: only there can an object
-    # that git does not have be told apart as "extra".
-    listed: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def cache_dir() -> Path:
     """Where gitops-gen caches what it learnt from servers (``$XDG_CACHE_HOME/gitops-gen``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gitops-gen"
-
-
-def _short(text: object) -> str:
-    words = " ".join(str(text).split())
-    return words if len(words) <= _BODY_LIMIT else words[: _BODY_LIMIT - 1] + "…"
-
-
-def _status_message(error: Any) -> str:
-    """The server's own one-line reason from an error Status body, cut short."""
-    body = getattr(error, "body", None)
-    message = ""
-    if body:
-        try:
-            decoded = json.loads(body)
-            message = str(decoded.get("message", "")) if isinstance(decoded, dict) else ""
-        except (ValueError, TypeError):
-            message = ""
-    return _short(message or getattr(error, "reason", "") or "no message")
-
-
-def _scrub(error: Any) -> None:
-    # The exception stays chained (``from``) and ``--debug`` prints it: cut what it could leak first.
-    with contextlib.suppress(AttributeError):
-        error.body = _status_message(error)
-        error.headers = None
 
 
 class Cluster:
@@ -129,9 +66,9 @@ class Cluster:
         try:
             yield
         except ApiException as error:
-            _scrub(error)
+            scrub(error)
             status = getattr(error, "status", None)
-            message = _status_message(error)
+            message = status_message(error)
             if status == 401:
                 raise ClusterAuthError(
                     f"the API server at {self.host} rejected the credentials of context {self.context!r} "
@@ -144,7 +81,7 @@ class Cluster:
             reason = getattr(error, "reason", None) or error
             raise ClusterUnreachableError(
                 f"cannot reach the API server at {self.host} (context {self.context!r}, timeout {self.timeout:g}s) "
-                f"while {doing}: {_short(reason)}"
+                f"while {doing}: {short(reason)}"
             ) from error
 
     # -- discovery ------------------------------------------------------------------------------------------
@@ -378,85 +315,3 @@ def _refusals(refused: Iterable[tuple[str, str, str]]) -> str:
         f"{verb} {', '.join(sorted(resources))}" + (f" in namespace {namespace}" if namespace else "")
         for (verb, namespace), resources in sorted(grouped.items())
     )
-
-
-def _counting_client_class() -> Any:
-    from kubernetes.client import ApiClient
-
-    class _CountingApiClient(ApiClient):
-        """The official client, with a default timeout on every request and a request counter."""
-
-        def __init__(self, configuration: Any, timeout: float) -> None:
-            super().__init__(configuration=configuration)
-            self.request_count = 0
-            self._count_lock = threading.Lock()
-            self._timeout = (timeout, timeout)  # (connect, read): read is per socket read, not per response
-
-        def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
-                     post_params: Any = None, _request_timeout: Any = None) -> Any:
-            with self._count_lock:
-                self.request_count += 1
-            return super().call_api(method, url, header_params, body, post_params,
-                                    _request_timeout or self._timeout)
-
-    return _CountingApiClient
-
-
-def _in_cluster() -> bool:
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (_SERVICE_ACCOUNT_DIR / "token").exists()
-
-
-def connect(kubeconfig: Path | None = None, context: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-            pool_size: int = 8) -> Cluster:
-    """Configure a connection: ``kubeconfig`` (or ``$KUBECONFIG``, or ``~/.kube/config``) with ``context``, or
-    the in-cluster service account when there is no kubeconfig at all. Nothing is sent yet."""
-    import yaml
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
-
-    configuration = client.Configuration()
-    default_file = Path(config.KUBE_CONFIG_DEFAULT_LOCATION.split(os.pathsep)[0]).expanduser()
-    use_file = kubeconfig is not None or bool(os.environ.get("KUBECONFIG")) or default_file.exists()
-    if use_file or not _in_cluster():
-        if kubeconfig is not None and not kubeconfig.is_file():
-            raise ClusterConfigError(f"kubeconfig {kubeconfig} does not exist: pass an existing file to --kubeconfig")
-        if not use_file:
-            raise ClusterConfigError(
-                f"no kubeconfig ({default_file} is missing, $KUBECONFIG is unset) and not running inside a "
-                "cluster: pass --kubeconfig"
-            )
-        source = str(kubeconfig) if kubeconfig is not None else None
-        where = source or os.environ.get("KUBECONFIG") or str(default_file)
-        try:
-            contexts, active = config.list_kube_config_contexts(config_file=source)  # type: ignore[no-untyped-call]
-            if context is not None:
-                names = [str(item.get("name")) for item in contexts]
-                if context not in names:
-                    raise ClusterConfigError(
-                        f"kubeconfig {where} has no context {context!r}; it has: {', '.join(names) or 'none'}"
-                    )
-                active = next(item for item in contexts if item.get("name") == context)
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=source, context=context, client_configuration=configuration
-            )
-        except (ConfigException, OSError, ValueError, yaml.YAMLError) as error:
-            raise ClusterConfigError(f"kubeconfig {where}: {_short(error)}") from error
-        context_name = str(active.get("name", context or "?"))
-        namespace = str((active.get("context") or {}).get("namespace") or "default")
-    else:
-        if context is not None:
-            raise ClusterConfigError("--context needs a kubeconfig; running in-cluster there is only one identity")
-        try:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        except ConfigException as error:
-            raise ClusterConfigError(f"in-cluster configuration: {_short(error)}") from error
-        context_name = "in-cluster"
-        namespace_file = _SERVICE_ACCOUNT_DIR / "namespace"
-        namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
-    # One attempt per request: an unreachable server must fail within the timeout, not several times it.
-    configuration.retries = 0
-    configuration.connection_pool_maxsize = max(4, pool_size)
-    api_client = _counting_client_class()(configuration, timeout)
-    return Cluster(api_client, host=str(configuration.host), context=context_name, default_namespace=namespace,
-                   timeout=timeout)
-

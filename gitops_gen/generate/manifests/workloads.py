@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitops_gen.manifests.common import (
+from gitops_gen.generate.manifests.common import (
     MASTODON_UID,
     SYSTEM_MOUNT,
     KubeObject,
@@ -14,8 +14,8 @@ from gitops_gen.manifests.common import (
     resources,
     selector_labels,
 )
-from gitops_gen.secrets import secret_env
-from gitops_gen.spec import SidekiqWorker, Spec
+from gitops_gen.generate.secrets import secret_env
+from gitops_gen.spec.model import SidekiqWorker, Spec
 
 WEB_PORT = 3000
 STREAMING_PORT = 4000

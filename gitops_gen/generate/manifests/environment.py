@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_gen.manifests.common import KubeObject, metadata, names, pdb_api_version, resources, selector_labels
-from gitops_gen.manifests.workloads import STREAMING_PORT, WEB_PORT, uses_shared_volume
-from gitops_gen.spec import ComponentOverride, Resources, Spec
+from gitops_gen.generate.manifests.common import (
+    KubeObject,
+    metadata,
+    names,
+    pdb_api_version,
+    resources,
+    selector_labels,
+)
+from gitops_gen.generate.manifests.workloads import STREAMING_PORT, WEB_PORT, uses_shared_volume
+from gitops_gen.spec.model import ComponentOverride, Resources, Spec
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ The Jobs run the main image, so the overlay's ``images:`` entry (moved by ``bump
 
 from __future__ import annotations
 
-from gitops_gen.manifests.common import KubeObject, metadata, names
-from gitops_gen.manifests.workloads import mastodon_container
-from gitops_gen.spec import Spec
+from gitops_gen.generate.manifests.common import KubeObject, metadata, names
+from gitops_gen.generate.manifests.workloads import mastodon_container
+from gitops_gen.spec.model import Spec
 
 PRE_COMPONENT = "migrate-pre"
 POST_COMPONENT = "migrate-post"

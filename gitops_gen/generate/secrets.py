@@ -33,7 +33,7 @@ from gitops_gen.errors import InputError
 KubeObject = dict[str, Any]
 
 #: The ``app.kubernetes.io/component`` of the objects that bring the Secret into the namespace; the Flux wiring
-#: (``gitops_gen.manifests.sync``) applies them with the configuration, before the pre-deploy migration.
+#: (``generate.manifests.sync``) applies them with the configuration, before the pre-deploy migration.
 SECRETS_COMPONENT = "secrets"
 
 DEFAULT_SECRET_NAME = "mastodon-secrets"

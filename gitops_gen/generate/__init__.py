@@ -1,0 +1,6 @@
+"""Generation: spec -> Kubernetes objects (``manifests``), objects -> the files of a Kustomize tree (``tree``),
+and the secrets catalogue with its providers (``secrets``).
+
+May import: ``spec``, ``errors``, ``yamlio``. Pure: ``tree`` writes files only when ``write`` is called, and
+nothing here imports ``git``, ``kube``, ``drift`` or the CLI.
+"""

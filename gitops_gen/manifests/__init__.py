@@ -1,1 +1,0 @@
-"""Spec -> Kubernetes objects, as plain dicts. Pure functions: no I/O, no kustomize."""
