@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ app = typer.Typer(
     name="gitops-gen",
     help="GitOps trees for Mastodon on Kubernetes: generate them, bump their images, detect drift.",
     no_args_is_help=True,
-    add_completion=False,
+    # Plain help: typer's rich formatting imports rich (a third of a second) on every --help.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
 
@@ -51,16 +54,21 @@ def _register_commands() -> None:
     register(app)
 
 
+def _colour_errors() -> bool | None:
+    """False when NO_COLOR is set (https://no-color.org); otherwise click colours only a terminal."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok or in sync, 1 drift found, 2 error."""
-    _register_commands()
     _options.debug = False
     try:
+        _register_commands()
         result = app(args=argv, prog_name="gitops-gen", standalone_mode=False)
     except GitopsGenError as error:
         if _options.debug:
             traceback.print_exc()
-        typer.secho(f"gitops-gen: error: {error}", err=True, fg=typer.colors.RED)
+        typer.secho(f"gitops-gen: error: {error}", err=True, fg=typer.colors.RED, color=_colour_errors())
         return error.exit_code
     except typer.Exit as exit_:
         return exit_.exit_code

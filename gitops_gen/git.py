@@ -10,10 +10,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
-
 from gitops_gen.errors import RepoError
+
+try:
+    import git
+    from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+except ImportError as error:  # GitPython refuses to load when it finds no git executable
+    raise RepoError(
+        "git is not installed or not on PATH: install it (Debian/Ubuntu: apt-get install git; "
+        "python images: add git to the image) or point GIT_PYTHON_GIT_EXECUTABLE at it"
+    ) from error
 
 
 def _open(directory: Path) -> git.Repo:

@@ -11,10 +11,11 @@ def register(app: typer.Typer) -> None:
     if getattr(app, "_gitops_gen_registered", False):
         return
     app._gitops_gen_registered = True  # type: ignore[attr-defined]
-    from gitops_gen.commands import bump, drift, init, promote, secrets
+    from gitops_gen.commands import bump, drift, init, promote, secrets, version
 
     app.command(name="init")(init.init)
     app.command("bump-image")(bump.bump_image)
     app.command("promote")(promote.promote)
     secrets.register(app)
     drift.register(app)
+    app.command("version")(version.version)

@@ -7,12 +7,9 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen import git
 from gitops_gen.commands.imageflow import REPO_OPTION, report_and_carry_out
 from gitops_gen.errors import InputError, RepoError
-from gitops_gen.images.change import plan_bump
 from gitops_gen.images.entries import VersionRequest
-from gitops_gen.images.overlays import choose_overlays
 from gitops_gen.images.reference import MASTODON_FAMILY, parse_reference, validate_digest, validate_name, validate_tag
 
 DEFAULT_MESSAGE = "{overlay}: bump {image} {old} -> {new}"
@@ -46,7 +43,8 @@ def _request(
 
 def bump_image(
     reference: str | None = typer.Argument(
-        None, metavar="[REFERENCE]", help="Full reference to set, e.g. ghcr.io/mastodon/mastodon:v4.3.1@sha256:<hex>."
+        None, metavar="[REFERENCE]", show_default=False,
+        help="Full reference to set, e.g. ghcr.io/mastodon/mastodon:v4.3.1@sha256:<hex>."
     ),
     tag: str | None = typer.Option(
         None, "--tag", metavar="TAG", help="Tag to set (the Mastodon images move together)."
@@ -72,6 +70,10 @@ def bump_image(
     ),
 ) -> int:
     """Set the tag or digest of images in overlays' kustomization.yaml, changing nothing else in the files."""
+    from gitops_gen import git  # lazily: --help must not pay for GitPython and ruamel.yaml
+    from gitops_gen.images.change import plan_bump
+    from gitops_gen.images.overlays import choose_overlays
+
     request, images = _request(reference, tag, digest, image)
     if push and no_commit:
         raise InputError("--push needs a commit to push: drop --no-commit or --push")

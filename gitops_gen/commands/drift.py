@@ -28,30 +28,37 @@ class ModeOption(StrEnum):
 
 
 def drift(
-    ref: Annotated[str, typer.Option("--ref", help="The commit whose tree is the desired state.")] = "HEAD",
+    ref: Annotated[str, typer.Option(
+        "--ref", metavar="REF", help="The commit whose tree is the desired state.")] = "HEAD",
     overlay: Annotated[list[str] | None, typer.Option(
-        "--overlay", help="An overlay under overlays/ to check; repeatable. Default: every overlay.")] = None,
+        "--overlay", metavar="NAME",
+        help="An overlay under overlays/ to check; repeatable. Default: every overlay.")] = None,
     repo: Annotated[Path, typer.Option(
-        "--repo", help="The GitOps repository (default: the current directory).")] = _CURRENT_DIRECTORY,
+        "--repo", metavar="DIR", help="The GitOps repository (default: the current directory).")] = _CURRENT_DIRECTORY,
     kubeconfig: Annotated[Path | None, typer.Option(
-        "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster).")] = None,
+        "--kubeconfig", metavar="FILE",
+        help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster).")] = None,
     context: Annotated[str | None, typer.Option(
-        "--context", help="Kubeconfig context (default: its current one).")] = None,
+        "--context", metavar="NAME", help="Kubeconfig context (default: its current one).")] = None,
     mode: Annotated[ModeOption, typer.Option(
-        "--mode", help="read-only: get/list only; server: server-side apply dry-run per object (needs patch).",
+        "--mode", metavar="read-only|server",
+        help="read-only: get/list only; server: server-side apply dry-run per object (needs patch).",
     )] = ModeOption.READ_ONLY,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight at once.")] = 8,
+    concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", help="Requests in flight at once.")] = 8,
     output: Annotated[Output, typer.Option(
-        "--output", help="text, json (one document per overlay) or markdown.")] = Output.TEXT,
+        "--output", "-o", metavar="text|json|markdown",
+        help="text, json (one document per overlay) or markdown.")] = Output.TEXT,
     ignore: Annotated[list[str] | None, typer.Option(
-        "--ignore", help="Ignore differences: KIND:POINTER or KIND/NAME:POINTER, e.g. Deployment/web:/spec/replicas.",
+        "--ignore", metavar="RULE",
+        help="Ignore differences: KIND:POINTER or KIND/NAME:POINTER, e.g. Deployment/web:/spec/replicas.",
     )] = None,
     sync_manager: Annotated[list[str] | None, typer.Option(
-        "--sync-manager", help="A field manager of your sync engine, besides the defaults; repeatable.")] = None,
+        "--sync-manager", metavar="NAME",
+        help="A field manager of your sync engine, besides the defaults; repeatable.")] = None,
     timeout: Annotated[float, typer.Option(
-        "--timeout", help="Seconds to wait to connect and for each answer.")] = 10.0,
+        "--timeout", metavar="SECONDS", help="Seconds to wait to connect and for each answer.")] = 10.0,
     json_file: Annotated[Path | None, typer.Option(
-        "--json-file", help="Also write the JSON report to this file (for a CI artifact).")] = None,
+        "--json-file", metavar="FILE", help="Also write the JSON report to this file (for a CI artifact).")] = None,
     stats: Annotated[bool, typer.Option(
         "--stats", hidden=True, help="Print the API request count and the time to stderr.")] = False,
 ) -> int:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from gitops_gen import git
 from gitops_gen.errors import EXIT_OK
-from gitops_gen.images.change import Plan, carry_out, refuse_uncommitted, unified_diff
-from gitops_gen.images.message import commit_message
+
+if TYPE_CHECKING:
+    from gitops_gen.images.change import Plan
 
 REPO_OPTION: Path = typer.Option(
     Path(), "--repo", metavar="DIR", help="The tree (holds overlays/), inside a git work tree.", file_okay=False
@@ -28,6 +29,10 @@ def report_and_carry_out(
     extra: Mapping[str, str] | None = None,
 ) -> int:
     """Print what the plan does, then do it (or, with ``dry_run``, print the diff instead)."""
+    from gitops_gen import git
+    from gitops_gen.images.change import carry_out, refuse_uncommitted, unified_diff
+    from gitops_gen.images.message import commit_message
+
     for warning in plan.warnings:
         typer.secho(f"gitops-gen: warning: {warning}", err=True, fg=typer.colors.YELLOW)
     for same in plan.unchanged:

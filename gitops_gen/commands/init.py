@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen import git
-from gitops_gen.generate import tree
-from gitops_gen.spec.load import parse_spec
-from gitops_gen.spec.model import SPEC_FILE
+from gitops_gen.spec import SPEC_FILE
 
 
 def default_spec_text() -> str:
@@ -19,11 +16,17 @@ def default_spec_text() -> str:
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="The repository to write into (created if missing).")] = Path(),
+    directory: Annotated[Path, typer.Argument(
+        metavar="[DIR]", help="The repository to write into (created if missing).")] = Path(),
     force: Annotated[bool, typer.Option("--force", help="Overwrite generated files that were edited by hand.")] = False,
     no_commit: Annotated[bool, typer.Option("--no-commit", help="Write the files but do not commit them.")] = False,
 ) -> int:
     """Generate base/ and overlays/<env>/ from gitops-gen.yaml (written with defaults if missing), and commit."""
+    # Imported here, not at the top: `gitops-gen --help` must not pay for pydantic, GitPython or the generator.
+    from gitops_gen import git
+    from gitops_gen.generate import tree
+    from gitops_gen.spec.load import parse_spec
+
     root = directory.resolve()
     spec_file = root / SPEC_FILE
     new_spec = not spec_file.exists()

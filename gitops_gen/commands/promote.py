@@ -7,11 +7,8 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen import git
 from gitops_gen.commands.imageflow import REPO_OPTION, report_and_carry_out
 from gitops_gen.errors import InputError, RepoError
-from gitops_gen.images.change import plan_promote
-from gitops_gen.images.overlays import choose_overlays
 from gitops_gen.images.reference import validate_name
 
 DEFAULT_MESSAGE = "{overlay}: promote {image} {old} -> {new} from {source}"
@@ -43,6 +40,10 @@ def promote(
     ),
 ) -> int:
     """Copy the tag and digest of every images: entry of --from to the same image's entry in --to."""
+    from gitops_gen import git  # lazily: --help must not pay for GitPython and ruamel.yaml
+    from gitops_gen.images.change import plan_promote
+    from gitops_gen.images.overlays import choose_overlays
+
     for name in image or []:
         validate_name(name)
     if push and no_commit:

@@ -66,16 +66,20 @@ def kubectl_command(secret_name: str, namespace: str | None, supplied: dict[str,
 
 
 def secrets(
-    name: str = typer.Option(DEFAULT_SECRET_NAME, "--name", help="Name of the Secret the workloads read."),
-    namespace: str | None = typer.Option(None, "--namespace", "-n", help="Namespace of the Secret."),
+    name: str = typer.Option(DEFAULT_SECRET_NAME, "--name", metavar="NAME",
+        help="Name of the Secret the workloads read."),
+    namespace: str | None = typer.Option(None, "--namespace", "-n", metavar="NAMESPACE",
+        help="Namespace of the Secret."),
     kubectl: bool = typer.Option(
         False, "--kubectl", help="Print a ready `kubectl create secret` command with fresh generated values."),
-    db_password: str | None = typer.Option(None, "--db-password", help="DB_PASS (else taken from $DB_PASS)."),
+    db_password: str | None = typer.Option(None, "--db-password", metavar="VALUE",
+        help="DB_PASS (else taken from $DB_PASS)."),
     redis_password: str | None = typer.Option(
-        None, "--redis-password", help="REDIS_PASSWORD (else $REDIS_PASSWORD, may be empty)."),
-    smtp_login: str | None = typer.Option(None, "--smtp-login", help="SMTP_LOGIN (else $SMTP_LOGIN, may be empty)."),
+        None, "--redis-password", metavar="VALUE", help="REDIS_PASSWORD (else $REDIS_PASSWORD, may be empty)."),
+    smtp_login: str | None = typer.Option(None, "--smtp-login", metavar="VALUE",
+        help="SMTP_LOGIN (else $SMTP_LOGIN, may be empty)."),
     smtp_password: str | None = typer.Option(
-        None, "--smtp-password", help="SMTP_PASSWORD (else $SMTP_PASSWORD, may be empty)."),
+        None, "--smtp-password", metavar="VALUE", help="SMTP_PASSWORD (else $SMTP_PASSWORD, may be empty)."),
 ) -> None:
     """List the secret keys Mastodon needs, or print a command that creates the Secret (never written to disk)."""
     if not _DNS_SUBDOMAIN.match(name) or len(name) > 253:

@@ -3,5 +3,7 @@ with the shipped default (``default.yaml``) and JSON Schema (``schema.json``).
 
 May import: ``errors``, ``yamlio``, ``quantity``, ``images.reference`` (image names and tags are checked with the
 grammar bump-image uses). Nothing here does I/O beyond reading the spec text; nothing imports ``generate``,
-``drift``, ``kube``, ``git`` or the CLI.
+``drift``, ``kube``, ``git`` or the CLI. This file stays free of pydantic: commands import it for ``--help``.
 """
+
+SPEC_FILE = "gitops-gen.yaml"

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ValidationError
 
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
-from gitops_gen.spec.model import DNS1123_LABEL, SPEC_FILE, Drift, Spec
+from gitops_gen.spec import SPEC_FILE
+from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
 
 
 def load_spec(path: Path) -> Spec:

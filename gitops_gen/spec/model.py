@@ -22,7 +22,6 @@ from pydantic.alias_generators import to_camel
 from gitops_gen.images import reference as images
 from gitops_gen.quantity import is_valid_resource_quantity
 
-SPEC_FILE = "gitops-gen.yaml"
 DEFAULT_MASTODON_VERSION = "v4.6.6"
 DEFAULT_KUBE_VERSION = "1.36"
 MAIN_IMAGE = images.MASTODON_IMAGE
