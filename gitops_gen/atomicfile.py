@@ -12,9 +12,10 @@ from pathlib import Path
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data``: write a temporary file in the same directory, fsync it, rename it over.
 
-    The file keeps its permission bits. The directory is fsynced too, so the rename itself survives a crash.
+    A rewritten file keeps its permission bits; a new one gets the mode ``open()`` would give it (0666 less the
+    umask), not the 0600 of the temporary file. The directory is fsynced too, so the rename survives a crash.
     """
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as stream:
@@ -28,6 +29,13 @@ def write_atomic(path: Path, data: bytes) -> None:
             Path(temporary).unlink()
         raise
     _fsync_directory(path.parent)
+
+
+def _umask() -> int:
+    # The only way to read the umask is to set it; put it straight back (gitops-gen writes from one thread).
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from gitops_gen import yamlio
+from gitops_gen.atomicfile import write_atomic
 from gitops_gen.errors import GeneratedFileEditedError
 from gitops_gen.generate.manifests import environment, migrations, wiring, workloads
 from gitops_gen.generate.manifests.common import labels, names
@@ -211,16 +211,7 @@ class Plan:
 
 def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode("utf-8"))
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:
