@@ -170,6 +170,7 @@ class PushResult:
     branch: str
     attempts: int
     rebases: int
+    commit: str  # what the remote branch now points at: after a rebase, not the commit made before it
 
 
 def push_with_rebase(
@@ -198,7 +199,7 @@ def push_with_rebase(
                 if attempt < attempts:
                     sleep(backoff * 2 ** (attempt - 1))
                 continue
-            return PushResult(remote, remote_branch, attempt, rebases)
+            return PushResult(remote, remote_branch, attempt, rebases, str(repo.head.commit.hexsha))
     raise RepoError(
         f"the remote branch {remote}/{remote_branch} kept moving: "
         f"{attempts} pushes were rejected; run the command again"

@@ -217,3 +217,25 @@ def test_a_failing_commit_leaves_files_and_index_as_they_were(
     assert bump(tree, "--all", "--tag", "v4.3.1") == 2
     assert "git refused the commit" in capsys.readouterr().err
     assert snapshot(tree) == before
+
+
+def test_a_downgrade_is_refused_unless_allowed(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(tree)
+    assert bump(tree, "--tag", "v4.2.9", "--overlay", "production") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "v4.3.0 -> v4.2.9 is a downgrade" in err and "--allow-downgrade" in err
+    assert snapshot(tree) == before
+    # Compared as versions, not as text: v4.10.0 is newer than v4.9.0 although "1" < "9".
+    assert bump(tree, "--tag", "v4.10.0", "--overlay", "production") == 0
+    assert bump(tree, "--tag", "v4.9.0", "--overlay", "production") == 2
+    assert bump(tree, "--tag", "v4.9.0", "--overlay", "production", "--allow-downgrade") == 0
+    assert "newTag: v4.9.0" in (tree / PRODUCTION).read_text()
+
+
+@pytest.mark.parametrize("tag", ["latest", "main", "edge"])
+def test_a_floating_tag_is_refused_unless_allowed(tree: Path, tag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(tree)
+    assert bump(tree, "--tag", tag, "--overlay", "production") == 2
+    assert "is not a version" in capsys.readouterr().err and snapshot(tree) == before
+    assert bump(tree, "--tag", tag, "--overlay", "production", "--allow-floating") == 0
+    assert f"newTag: {tag}" in (tree / PRODUCTION).read_text()

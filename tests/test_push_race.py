@@ -54,7 +54,10 @@ def test_a_push_race_between_fetch_and_push_is_rebased_and_retried(
 
     assert main([*command, "--repo", str(tree)]) == 0
 
-    assert "in 2 attempt(s) after 1 rebase(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "in 2 attempt(s) after 1 rebase(s)" in out
+    # The id printed is the commit that landed on the remote, not the one made before the rebase.
+    assert f"committed {git(bare, 'rev-parse', 'main')[:12]}:" in out
     log = _remote_log(bare)
     assert log[1:] == ["someone else", "staging: v4.3.1", "gitops-gen init: generate the Mastodon tree"]
     assert log[0].startswith("production: ")

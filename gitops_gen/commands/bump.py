@@ -68,13 +68,22 @@ def bump_image(
     push: bool = typer.Option(
         False, "--push", help="Push the commit; if the remote moved, fetch, rebase and retry (never force)."
     ),
+    allow_downgrade: bool = typer.Option(
+        False, "--allow-downgrade", help="Allow a tag older than the one an overlay runs (compared as versions)."
+    ),
+    allow_floating: bool = typer.Option(
+        False, "--allow-floating", help="Allow a tag that names no version, such as latest or main."
+    ),
 ) -> int:
     """Set the tag or digest of images in overlays' kustomization.yaml, changing nothing else in the files."""
     from gitops_gen import git  # lazily: --help must not pay for GitPython and ruamel.yaml
     from gitops_gen.images.change import plan_bump
     from gitops_gen.images.overlays import choose_overlays
+    from gitops_gen.images.versions import refuse_downgrades, refuse_floating
 
     request, images = _request(reference, tag, digest, image)
+    if not allow_floating:
+        refuse_floating(request.tag)
     if push and no_commit:
         raise InputError("--push needs a commit to push: drop --no-commit or --push")
     tree = repo_dir.resolve()
@@ -82,4 +91,6 @@ def bump_image(
         raise RepoError(f"{tree} is not inside a git repository: bump-image only edits committed trees")
     overlays = choose_overlays(tree, overlay or [], every)
     plan = plan_bump(tree, overlays, images, request)
+    if not allow_downgrade:
+        refuse_downgrades(plan.changes)
     return report_and_carry_out(tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push)

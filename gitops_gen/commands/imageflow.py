@@ -51,8 +51,10 @@ def report_and_carry_out(
         typer.echo(unified_diff(plan, git.top_level(tree)), nl=False)
         return EXIT_OK
     outcome = carry_out(tree, plan, message=message, commit=commit, push=push)
-    if outcome.commit:
-        typer.echo(f"committed {outcome.commit[:12]}: {message.splitlines()[0]}")
+    # After a rebase the commit that reached the remote is not the one made here: name the one that landed.
+    landed = outcome.push.commit if outcome.push else outcome.commit
+    if landed:
+        typer.echo(f"committed {landed[:12]}: {message.splitlines()[0]}")
     if outcome.push:
         pushed = outcome.push
         retried = f" after {pushed.rebases} rebase(s)" if pushed.rebases else ""
