@@ -60,14 +60,20 @@ def commit_paths(directory: Path, paths: Iterable[Path], message: str) -> str | 
     relative = sorted({str(path.resolve().relative_to(root.resolve())) for path in paths})
     if not relative:
         return None
+    has_head = repo.head.is_valid()
     try:
         repo.git.add("--all", "--", *relative)
-        has_head = repo.head.is_valid()
         changed = repo.git.diff("--cached", "--name-only", "--", *relative) if has_head else "\n".join(relative)
         if not changed.strip():
             return None
         repo.git.commit("--no-verify", "-m", message, "--", *relative)
     except GitCommandError as error:
+        # A refused commit (no identity, a hook) must not leave these paths staged.
+        with contextlib.suppress(GitCommandError):
+            if has_head:
+                repo.git.reset("-q", "HEAD", "--", *relative)
+            else:
+                repo.git.rm("-q", "-r", "--cached", "--ignore-unmatch", "--", *relative)
         raise RepoError(f"git refused the commit in {root}: {_first_line(error.stderr)}") from error
     return str(repo.head.commit.hexsha)
 

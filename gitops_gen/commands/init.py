@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from gitops_gen.errors import GitopsGenError
 from gitops_gen.spec import SPEC_FILE
 
 
@@ -33,15 +35,21 @@ def init(
     spec_text = default_spec_text() if new_spec else spec_file.read_text(encoding="utf-8")
     spec = parse_spec(spec_text, str(spec_file))
 
-    origin = git.remote_url(root) if root.exists() else None
+    existed, had_repo = root.exists(), root.exists() and git.is_repo(root)
+    origin = git.remote_url(root) if existed else None
     plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     if new_spec:
         plan.writes[SPEC_FILE] = spec_text
-    if not plan.changed_paths:
+    # Up to date means written *and* committed: a --no-commit run, or a refused commit, left work to commit.
+    ours = [root / path for path in {*plan.unchanged, *plan.changed_paths, SPEC_FILE}]
+    uncommitted = had_repo and not no_commit and bool(git.uncommitted(root, ours))
+    if not plan.changed_paths and not uncommitted:
         typer.echo(f"{root}: up to date with {SPEC_FILE}; nothing to commit")
         return 0
 
-    first_generation = not any((root / top).exists() for top in tree.GENERATED_ROOTS)
+    # The first commit of the tree: nothing generated on disk yet, or only what an uncommitted run left.
+    first_generation = (not had_repo or git.head_commit(root) is None
+                        or not any((root / top).exists() for top in tree.GENERATED_ROOTS))
     root.mkdir(parents=True, exist_ok=True)
     git.ensure_repo(root)
     plan.apply()
@@ -50,8 +58,16 @@ def init(
         typer.echo(f"{root}: {summary} (not committed)")
         return 0
     message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
-    # The spec goes into the same commit: the tree must never be committed without the spec it came from.
-    paths = [root / path for path in {*plan.changed_paths, SPEC_FILE}]
-    commit = git.commit_paths(root, paths, f"{message}\n\n{summary}")
+    try:
+        # The spec goes into the same commit: the tree must never be committed without the spec it came from.
+        commit = git.commit_paths(root, ours, f"{message}\n\n{summary}")
+    except GitopsGenError:
+        # All or nothing: the files, the index and a repository made by this run go back to how they were.
+        plan.revert()
+        if not had_repo:
+            shutil.rmtree(root / ".git", ignore_errors=True)
+        if not existed and not any(root.iterdir()):
+            root.rmdir()
+        raise
     typer.echo(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""))
     return 0

@@ -21,7 +21,7 @@ import yaml
 
 from gitops_gen import yamlio
 from gitops_gen.atomicfile import write_atomic
-from gitops_gen.errors import GeneratedFileEditedError
+from gitops_gen.errors import GeneratedFileEditedError, InputError
 from gitops_gen.generate.manifests import environment, migrations, wiring, workloads
 from gitops_gen.generate.manifests.common import labels, names
 from gitops_gen.spec.model import Spec
@@ -195,18 +195,48 @@ class Plan:
     writes: dict[str, str] = field(default_factory=dict)  # relative path -> new text
     deletes: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # What apply() found at each path it touched (None: no file), so that revert() can put it back.
+    _before: dict[str, bytes | None] = field(default_factory=dict, repr=False)
 
     @property
     def changed_paths(self) -> list[str]:
         return sorted([*self.writes, *self.deletes])
 
     def apply(self) -> None:
-        """Write every file atomically (temporary file + rename in the same directory), then delete."""
-        for relative, text in self.writes.items():
-            write_atomically(self.root / relative, text)
-        for relative in self.deletes:
-            (self.root / relative).unlink()
-            _remove_empty_parents(self.root / relative, self.root)
+        """Write every file atomically (temporary file + rename in the same directory), then delete.
+
+        All or nothing: when a write fails, what was already written is reverted and an ``InputError`` names
+        the file.
+        """
+        relative = ""
+        try:
+            for relative, text in self.writes.items():
+                self._remember(relative)
+                write_atomically(self.root / relative, text)
+            for relative in self.deletes:
+                self._remember(relative)
+                (self.root / relative).unlink()
+                _remove_empty_parents(self.root / relative, self.root)
+        except OSError as error:
+            self.revert()
+            raise InputError(f"{self.root / relative}: cannot write it ({error.strerror or error}): check the "
+                             "permissions of the repository; nothing was changed") from error
+
+    def revert(self) -> None:
+        """Put back every file ``apply`` touched, as it was before."""
+        for relative, content in reversed(self._before.items()):
+            path = self.root / relative
+            if content is None:
+                path.unlink(missing_ok=True)
+                _remove_empty_parents(path, self.root)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, content)
+        self._before.clear()
+
+    def _remember(self, relative: str) -> None:
+        path = self.root / relative
+        self._before[relative] = path.read_bytes() if path.is_file() else None
 
 
 def write_atomically(path: Path, text: str) -> None:
