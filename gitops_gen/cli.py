@@ -82,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("gitops-gen: aborted", err=True)
         return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - a crash must exit 2, never 1, which CI reads as "drift found"
+        if _options.debug:
+            traceback.print_exc()
+        message = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        typer.secho(f"gitops-gen: internal error: {message} (run with --debug for the traceback, and please "
+                    "report it)", err=True, fg=typer.colors.RED, color=_colour_errors())
+        return EXIT_ERROR
     return result if isinstance(result, int) else EXIT_OK
 
 

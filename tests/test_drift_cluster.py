@@ -4,7 +4,10 @@ server mode, and the errors."""
 from __future__ import annotations
 
 import base64
+import http.server
 import json
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -267,10 +270,46 @@ def _run_with(kubeconfig: Path, tree: drift_fixtures.Tree, capsys: pytest.Captur
     return code, captured.out, captured.err, elapsed
 
 
-@pytest.mark.parametrize("server", ["https://127.0.0.1:1", "https://10.255.255.1:6443"])
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A loopback port that takes connections and never answers: a hung API server (only loopback is used)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)  # never accepted: the kernel completes the handshake, nobody ever speaks
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.fixture
+def html_server() -> Iterator[str]:
+    """A loopback web server that answers every request with 200 and an HTML page, as a proxy's login page does."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Please sign in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("server", ["closed", "silent"])
 def test_unreachable_api_server_is_an_error_within_the_timeout(
-    server: str, cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    server: str, cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str], silent_server: str,
 ) -> None:
+    server = {"closed": "https://127.0.0.1:1", "silent": silent_server}[server]
     tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "nowhere"})
 
     def point_elsewhere(config: dict[str, Any]) -> None:
@@ -281,6 +320,18 @@ def test_unreachable_api_server_is_an_error_within_the_timeout(
     assert (code, out) == (2, "")
     assert "cannot reach the API server" in err and server in err
     assert elapsed < 2 * 2 + 3  # one connect timeout (a retry at most), plus rendering
+
+
+def test_a_server_answering_html_is_an_error_not_a_verdict(cluster: Cluster, tmp_path: Path, html_server: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "default"})
+
+    def point_at_the_page(config: dict[str, Any]) -> None:
+        config["clusters"][0]["cluster"] = {"server": html_server}
+
+    code, out, err, _ = _run_with(_kubeconfig_variant(cluster, tmp_path, point_at_the_page), tree, capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "text/html, not a Kubernetes JSON object" in err, err
 
 
 def test_credentials_the_server_rejects_are_an_error(cluster: Cluster, tmp_path: Path,

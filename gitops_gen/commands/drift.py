@@ -44,7 +44,8 @@ def drift(
         "--mode", metavar="read-only|server",
         help="read-only: get/list only; server: server-side apply dry-run per object (needs patch).",
     )] = ModeOption.READ_ONLY,
-    concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", help="Requests in flight at once.")] = 8,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", metavar="N", min=1, help="Requests in flight at once.")] = 8,
     output: Annotated[Output, typer.Option(
         "--output", "-o", metavar="text|json|markdown",
         help="text, json (one document per overlay) or markdown.")] = Output.TEXT,
@@ -56,7 +57,7 @@ def drift(
         "--sync-manager", metavar="NAME",
         help="A field manager of your sync engine, besides the defaults; repeatable.")] = None,
     timeout: Annotated[float, typer.Option(
-        "--timeout", metavar="SECONDS", help="Seconds to wait to connect and for each answer.")] = 10.0,
+        "--timeout", metavar="SECONDS", min=0.001, help="Seconds to wait to connect and for each answer.")] = 10.0,
     json_file: Annotated[Path | None, typer.Option(
         "--json-file", metavar="FILE", help="Also write the JSON report to this file (for a CI artifact).")] = None,
     stats: Annotated[bool, typer.Option(

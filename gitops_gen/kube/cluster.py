@@ -101,8 +101,8 @@ class Cluster:
         """The server's ``gitVersion`` (``v1.20.2``); also the first request, so it proves we can connect."""
         if self._version is None:
             with self._errors("reading the server version"):
-                response = self._api_request("GET", "/version")
-            self._version = str(json.loads(response.data).get("gitVersion", "unknown"))
+                answer = self._api_json("GET", "/version")
+            self._version = str(answer.get("gitVersion", "unknown"))
         return self._version
 
     def resource(self, api_version: str, kind: str) -> Resource:
@@ -126,9 +126,13 @@ class Cluster:
         return resource
 
     # -- requests -------------------------------------------------------------------------------------------
-    def _api_request(self, method: str, path: str, *, query: Iterable[tuple[str, Any]] = (),
-                     body: str | None = None, content_type: str = "application/json") -> Any:
-        """One HTTP request through the official client; returns the raw urllib3 response."""
+    def _api_json(self, method: str, path: str, *, query: Iterable[tuple[str, Any]] = (),
+                  body: str | None = None, content_type: str = "application/json") -> dict[str, Any]:
+        """One HTTP request through the official client; the JSON object the server answered.
+
+        Anything but a JSON object (a proxy's HTML page, a truncated body) is a ``ClusterRequestError``: drift
+        must never read a half-understood answer as "nothing there".
+        """
         headers = {"Accept": "application/json", "Content-Type": content_type}
         request = self._api.param_serialize(
             method, path, query_params=list(query), header_params=headers, body=body, auth_settings=["BearerToken"]
@@ -137,7 +141,18 @@ class Cluster:
         if not 200 <= response.status <= 299:
             response.read()
             self._api.response_deserialize(response, {})  # raises the client's ApiException for this status
-        return response.response
+        raw = response.response
+        try:
+            decoded = json.loads(raw.data)
+        except ValueError as error:
+            decoded = error
+        if not isinstance(decoded, dict):
+            kind = raw.headers.get("Content-Type", "no content type") if raw.headers else "no content type"
+            raise ClusterRequestError(
+                f"{self.host} answered {method} {path} with {kind}, not a Kubernetes JSON object: check that the "
+                f"kubeconfig's server (context {self.context!r}) is the API server and not a proxy or a web page"
+            )
+        return decoded
 
     def list_objects(self, resource: Resource, namespace: str | None, label_selector: str,
                      keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj) -> list[KubeObject]:
@@ -152,7 +167,7 @@ class Cluster:
                 query.append(("continue", token))
             where = f" in namespace {namespace}" if resource.namespaced and namespace else ""
             with self._errors(f"listing {resource.display}{where}"):
-                page = json.loads(self._api_request("GET", resource.path(namespace), query=query).data)
+                page = self._api_json("GET", resource.path(namespace), query=query)
             item_version = page.get("apiVersion", resource.api_version)
             for item in page.get("items") or []:
                 # List items come without apiVersion/kind: put them back so they look like GET results.
@@ -171,13 +186,11 @@ class Cluster:
 
         with self._errors(f"reading {resource.kind} {namespace + '/' if namespace else ''}{name}"):
             try:
-                response = self._api_request("GET", resource.path(namespace, name))
+                return self._api_json("GET", resource.path(namespace, name))
             except ApiException as error:
                 if getattr(error, "status", None) == 404:
                     return None
                 raise
-        obj: KubeObject = json.loads(response.data)
-        return obj
 
     def dry_run_apply(self, resource: Resource, obj: KubeObject, field_manager: str) -> KubeObject:
         """Server-side apply ``obj`` with ``dryRun=All`` (forcing conflicts: nothing is written); return what
@@ -189,10 +202,8 @@ class Cluster:
         # Secret bodies never reach a message: the object is named, the server's text is left out.
         doing = f"dry-run applying {resource.kind} {namespace + '/' if namespace else ''}{name}"
         with self._errors(doing):
-            response = self._api_request("PATCH", resource.path(namespace, name), query=query,
-                                         body=json.dumps(obj), content_type="application/apply-patch+yaml")
-        result: KubeObject = json.loads(response.data)
-        return result
+            return self._api_json("PATCH", resource.path(namespace, name), query=query,
+                                  body=json.dumps(obj), content_type="application/apply-patch+yaml")
 
     # -- OpenAPI --------------------------------------------------------------------------------------------
     def openapi_schema(self) -> schema.Compact:
@@ -205,7 +216,7 @@ class Cluster:
             if isinstance(cached, dict) and "types" in cached and "kinds" in cached:
                 return cached
         with self._errors("reading the OpenAPI document (/openapi/v2)"):
-            document = json.loads(self._api_request("GET", "/openapi/v2").data)
+            document = self._api_json("GET", "/openapi/v2")
         compacted = schema.compact(document)
         del document
         # The cache is only an optimisation: a read-only home directory must not turn into an error.
