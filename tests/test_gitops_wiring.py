@@ -174,9 +174,42 @@ def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_ser
     applied = cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-test", "-k", str(directory),
                               check=False)
     assert applied.returncode == 0, applied.stderr
-    service_account = f"system:serviceaccount:{namespace}:gitops-gen-drift"
+    name = objects["ServiceAccount"]["metadata"]["name"]
+    assert name == "gitops-gen-drift-mastodon-production"
+    service_account = f"system:serviceaccount:{namespace}:{name}"
     for verb, allowed in (("list", "yes"), ("get", "yes"), ("patch", "no"), ("delete", "no")):
         answer = cluster.kubectl("auth", "can-i", verb, "deployments", "-n", namespace, "--as", service_account,
                                  check=False)
         assert answer.stdout.strip() == allowed, f"{verb}: {answer.stdout}"
-    cluster.kubectl("delete", "clusterrole,clusterrolebinding", "gitops-gen-drift", check=False)
+    cluster.kubectl("delete", "clusterrole,clusterrolebinding", name, check=False)
+
+
+def test_in_cluster_drift_checks_of_two_overlays_keep_their_own_access(
+        tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
+    other = f"{namespace}-p"
+    cluster.kubectl("create", "namespace", other)
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "gitops-gen.yaml").write_text(
+        'kubeVersion: "1.20"\ndrift:\n  inCluster: {image: registry.example/gitops-gen:0.1}\n'
+        f"overlays:\n  staging: {{namespace: {namespace}}}\n  production: {{namespace: {other}}}\n")
+    assert run_cli(capsys, "init", str(root)).code == 0
+    rendered = {env: kustomize.render(root / "clusters" / env / "drift") for env in ("staging", "production")}
+    cluster_scoped = [(o["kind"].lower(), o["metadata"]["name"]) for objects in rendered.values() for o in objects
+                      if "namespace" not in o["metadata"]]
+    try:
+        for env in ("staging", "production"):  # production last: it must not take staging's binding
+            applied = cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-test", "-k",
+                                      str(root / "clusters" / env / "drift"), check=False)
+            assert applied.returncode == 0, applied.stderr
+        for env, own in (("staging", namespace), ("production", other)):
+            (account,) = [o["metadata"] for o in rendered[env] if o["kind"] == "ServiceAccount"]
+            who = f"system:serviceaccount:{account['namespace']}:{account['name']}"
+            for verb, resource, allowed in (("list", "deployments.apps", "yes"), ("get", "deployments.apps", "yes"),
+                                            ("list", "configmaps", "yes"), ("patch", "deployments.apps", "no")):
+                answer = cluster.kubectl("auth", "can-i", verb, resource, "-n", own, "--as", who, check=False)
+                assert answer.stdout.strip() == allowed, f"{env}: {verb} {resource}: {answer.stdout}"
+    finally:
+        for kind, name in cluster_scoped:
+            cluster.kubectl("delete", kind, name, "--ignore-not-found")
+        cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)

@@ -25,23 +25,26 @@ def _annotations(obj: dict[str, Any]) -> dict[str, str]:
     return obj["metadata"].get("annotations") or {}
 
 
-def test_argo_cd_runs_config_then_pre_migration_then_sync_then_post_migration(rendered: list[dict[str, Any]]) -> None:
+def test_argo_cd_runs_prerequisites_then_pre_migration_then_deployments_then_post_migration(
+        rendered: list[dict[str, Any]]) -> None:
     jobs = {o["metadata"]["labels"]["app.kubernetes.io/component"]: o for o in rendered if o["kind"] == "Job"}
-    config = next(o for o in rendered if o["kind"] == "ConfigMap")
     pre, post = jobs["migrate-pre"], jobs["migrate-post"]
+    needed = [o for o in rendered if o["kind"] in ("ConfigMap", "ServiceAccount")]
 
-    assert _annotations(pre)["argocd.argoproj.io/hook"] == "PreSync"
+    def wave(obj: dict[str, Any]) -> int:
+        return int(_annotations(obj).get("argocd.argoproj.io/sync-wave", "0"))
+
+    # A Sync-phase hook, so the waves of the Sync phase order it (a PreSync hook would run before all of them).
+    assert _annotations(pre)["argocd.argoproj.io/hook"] == "Sync"
     assert _annotations(post)["argocd.argoproj.io/hook"] == "PostSync"
-    # The configuration the pre-deploy Job reads exists before it: a PreSync hook in an earlier wave.
-    assert _annotations(config)["argocd.argoproj.io/hook"] == "PreSync"
-    assert int(_annotations(config)["argocd.argoproj.io/sync-wave"]) < int(
-        _annotations(pre)["argocd.argoproj.io/sync-wave"])
-    for obj in (config, pre, post):
+    assert {o["kind"] for o in needed} == {"ConfigMap", "ServiceAccount"}
+    deployments = [o for o in rendered if o["kind"] == "Deployment"]
+    assert max(map(wave, needed)) < wave(pre) < min(map(wave, deployments))
+    for obj in (pre, post):
         # Recreated on every sync, so the next upgrade runs the Jobs again.
         assert _annotations(obj)["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
-    # Ordinary objects are not hooks: they sync between PreSync and PostSync.
-    assert all("argocd.argoproj.io/hook" not in _annotations(o) for o in rendered
-               if o["kind"] in ("Deployment", "Service", "PersistentVolumeClaim"))
+    # Everything else is an ordinary object: pruned when it leaves git, never deleted by a sync.
+    assert all("argocd.argoproj.io/hook" not in _annotations(o) for o in rendered if o["kind"] != "Job")
 
 
 def test_migrations_skip_post_deployment_steps_before_the_rollout_only(rendered: list[dict[str, Any]]) -> None:

@@ -55,7 +55,7 @@ def test_application_syncs_the_overlay_automatically_with_prune_self_heal_and_re
     assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "mastodon-production"}
     policy = spec["syncPolicy"]
     assert policy["automated"] == {"prune": True, "selfHeal": True}
-    assert set(policy["syncOptions"]) == {"ServerSideApply=true", "CreateNamespace=true"}
+    assert set(policy["syncOptions"]) == {"ServerSideApply=true", "CreateNamespace=true", "PruneLast=true"}
     assert policy["retry"]["limit"] >= 1 and policy["retry"]["backoff"]["factor"] >= 2
 
 

@@ -22,7 +22,7 @@ import yaml
 from gitops_gen import yamlio
 from gitops_gen.atomicfile import write_atomic
 from gitops_gen.errors import GeneratedFileEditedError, InputError
-from gitops_gen.generate.manifests import environment, migrations, wiring, workloads
+from gitops_gen.generate.manifests import environment, migrations, stages, wiring, workloads
 from gitops_gen.generate.manifests.common import labels, names
 from gitops_gen.spec.model import Spec
 
@@ -97,6 +97,7 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     if secret_sources:
         files.append(GeneratedFile(f"{root}/secrets.yaml", secret_sources))
     files.append(GeneratedFile(f"{root}/migrations.yaml", migrations.jobs(spec)))
+    order = GeneratedFile(f"{root}/{stages.ORDER_PATCH_FILE}", [stages.argocd_order_patch()])
     budgets = environment.disruption_budgets(spec, overlay)
     if budgets:
         files.append(GeneratedFile(f"{root}/disruption-budgets.yaml", budgets))
@@ -112,14 +113,14 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
         "resources": ["../../base", *(PurePosixPath(file.path).name for file in files)],
         "labels": [{"pairs": {"app.kubernetes.io/instance": n.instance(overlay)}, "includeTemplates": True}],
         "configMapGenerator": [{"name": n.config, "literals": environment.config_literals(spec, overlay),
-                                "options": {"labels": labels(spec, "config"),
-                                            "annotations": dict(migrations.CONFIG_HOOK_ANNOTATIONS)}}],
+                                "options": {"labels": labels(spec, stages.CONFIG_COMPONENT)}}],
         "images": [{"name": ref.repository, "newTag": tag or ref.tag}
                    for ref in (spec.images.mastodon, spec.images.streaming)],
     }
-    if patches:
-        kustomization["patches"] = [{"path": f"patches/{PurePosixPath(p.path).name}"} for p in patches]
-    out = [GeneratedFile(f"{root}/{KUSTOMIZATION}", [kustomization]), *files, *patches]
+    # Argo CD's order: what the pre-deploy migration needs goes in an earlier sync wave (stages.py).
+    kustomization["patches"] = [stages.argocd_order_entry(stages.prerequisites(migrations.pre_deploy(spec))),
+                                *({"path": f"patches/{PurePosixPath(p.path).name}"} for p in patches)]
+    out = [GeneratedFile(f"{root}/{KUSTOMIZATION}", [kustomization]), *files, order, *patches]
     if upstreams:
         out.append(GeneratedFile(f"{root}/nginx.conf", text=upstreams))
     return out

@@ -1,5 +1,9 @@
 """The opt-in in-cluster drift check: a CronJob running ``gitops-gen drift`` under a ServiceAccount bound to a
 ClusterRole that can only read (get/list/watch). Pure functions returning plain objects; ``init`` writes them.
+
+Every overlay gets objects of its own, named ``gitops-gen-drift-<name>-<env>`` (``object_name``): the ClusterRole
+and ClusterRoleBinding are cluster-scoped, so a shared name would let the last overlay applied take the binding
+from the others.
 """
 
 from __future__ import annotations
@@ -25,6 +29,15 @@ DEFAULT_RESOURCES: tuple[tuple[str, str], ...] = (
 READ_VERBS = ("get", "list", "watch")
 _LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "drift-check",
            "app.kubernetes.io/managed-by": "gitops-gen"}
+
+
+def object_name(instance: str) -> str:
+    """The name of every drift-check object of one overlay (``<name>-<env>``).
+
+    >>> object_name("mastodon-staging")
+    'gitops-gen-drift-mastodon-staging'
+    """
+    return f"{NAME}-{instance}"
 
 
 def _minor(kube_version: str) -> tuple[int, int]:
@@ -64,7 +77,7 @@ def service_account(namespace: str, name: str = NAME) -> KubeObject:
 
 
 def cluster_role_binding(namespace: str, name: str = NAME) -> KubeObject:
-    """Binds the ServiceAccount ``namespace/name`` to the read-only ClusterRole."""
+    """Binds the ServiceAccount ``namespace/name`` to the read-only ClusterRole of the same name."""
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
@@ -128,12 +141,14 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
 
 
 def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
-                      schedule: str = "17 */6 * * *") -> list[KubeObject]:
-    """Everything the in-cluster drift check needs, in apply order."""
+                      schedule: str = "17 */6 * * *", instance: str | None = None) -> list[KubeObject]:
+    """Everything the in-cluster drift check needs, in apply order; named after ``instance`` (``<name>-<env>``,
+    see ``object_name``) when given."""
+    name = object_name(instance) if instance else NAME
     return [
-        cluster_role(),
-        service_account(namespace),
-        cluster_role_binding(namespace),
+        cluster_role(name=name),
+        service_account(namespace, name),
+        cluster_role_binding(namespace, name),
         cron_job(namespace, kube_version=kube_version, image=image, repo_url=repo_url, overlays=overlays,
-                 schedule=schedule),
+                 schedule=schedule, name=name),
     ]

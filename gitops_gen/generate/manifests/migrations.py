@@ -4,37 +4,32 @@ Upgrades need ``rails db:migrate`` twice: before new pods start, skipping post-d
 after they are up, in full. The pre-deploy Job runs ``db:prepare``, which on an empty database loads the
 schema (first install) and on an existing one migrates.
 
-- Argo CD: PreSync / PostSync hooks with ``BeforeHookCreation``, so each sync recreates them (a Job is
-  immutable, and a fixed name must not block the next upgrade). The configuration they read is generated
-  as a PreSync hook one wave earlier: on a first sync nothing else exists yet when PreSync hooks run.
+- Argo CD: a ``Sync`` hook in a wave after its prerequisites and before the Deployments, and a ``PostSync``
+  hook, both with ``BeforeHookCreation``, so each sync recreates them (a Job is immutable, and a fixed name must
+  not block the next upgrade). What the pre-deploy Job needs is decided in one place, ``manifests/stages.py``.
 - Flux: no hooks; the overlay is split by ``app.kubernetes.io/component`` into Kustomizations chained with
-  ``dependsOn`` (``manifests/sync.py``). The force annotation makes kustomize-controller recreate a Job whose
-  template changed (a new image) instead of failing on the immutable field.
+  ``dependsOn`` (``manifests/sync.py``), the first one holding the same prerequisites (``stages.py``). The
+  force annotation makes kustomize-controller recreate a Job whose template changed (a new image) instead of
+  failing on the immutable field.
 
 The Jobs run the main image, so the overlay's ``images:`` entry (moved by ``bump-image``) moves them too.
 """
 
 from __future__ import annotations
 
+from gitops_gen.generate.manifests import stages
 from gitops_gen.generate.manifests.common import KubeObject, metadata, names
 from gitops_gen.generate.manifests.workloads import mastodon_container
 from gitops_gen.spec.model import Spec
 
-PRE_COMPONENT = "migrate-pre"
-POST_COMPONENT = "migrate-post"
-ARGO_HOOK = "argocd.argoproj.io/hook"
-ARGO_DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
-ARGO_WAVE = "argocd.argoproj.io/sync-wave"
+PRE_COMPONENT = stages.PRE_MIGRATE_COMPONENT
+POST_COMPONENT = stages.POST_MIGRATE_COMPONENT
 FLUX_FORCE = "kustomize.toolkit.fluxcd.io/force"
 
-CONFIG_HOOK_ANNOTATIONS = {ARGO_HOOK: "PreSync", ARGO_DELETE_POLICY: "BeforeHookCreation", ARGO_WAVE: "-1"}
 
-
-def _job(spec: Spec, suffix: str, component: str, hook: str, command: list[str], env: list[KubeObject]
-         ) -> KubeObject:
+def _job(spec: Spec, suffix: str, component: str, command: list[str], env: list[KubeObject]) -> KubeObject:
     meta = metadata(spec, names(spec).workload(suffix), component)
-    meta["annotations"] = {ARGO_HOOK: hook, ARGO_DELETE_POLICY: "BeforeHookCreation", ARGO_WAVE: "0",
-                           FLUX_FORCE: "enabled"}
+    meta["annotations"] = {**stages.hook_annotations(component), FLUX_FORCE: "enabled"}
     container = mastodon_container(spec, "migrate", command, env)
     return {
         "apiVersion": "batch/v1",
@@ -57,12 +52,12 @@ def _job(spec: Spec, suffix: str, component: str, hook: str, command: list[str],
 
 
 def pre_deploy(spec: Spec) -> KubeObject:
-    return _job(spec, "db-migrate-pre", PRE_COMPONENT, "PreSync", ["bundle", "exec", "rails", "db:prepare"],
+    return _job(spec, "db-migrate-pre", PRE_COMPONENT, ["bundle", "exec", "rails", "db:prepare"],
                 [{"name": "SKIP_POST_DEPLOYMENT_MIGRATIONS", "value": "true"}])
 
 
 def post_deploy(spec: Spec) -> KubeObject:
-    return _job(spec, "db-migrate-post", POST_COMPONENT, "PostSync", ["bundle", "exec", "rails", "db:migrate"], [])
+    return _job(spec, "db-migrate-post", POST_COMPONENT, ["bundle", "exec", "rails", "db:migrate"], [])
 
 
 def jobs(spec: Spec) -> list[KubeObject]:

@@ -18,12 +18,13 @@ directory (kustomize-controller includes every sub-directory that has a kustomiz
 ``flux install`` then ``kubectl apply -k clusters/<env>/flux``. For Argo CD, ``kubectl apply -k
 clusters/<env>/argocd`` (or an app-of-apps Application pointing at that directory).
 
-Migration order. Argo CD orders with hooks inside the overlay (PreSync/PostSync, the lead's manifests). Flux has
+Migration order. Argo CD orders with waves and hooks inside the overlay (``stages.py``). Flux has
 no hooks, so the overlay is synced by three Kustomizations chained with ``dependsOn``; kustomize-controller only
 starts a dependant once its dependency is Ready at the same source revision:
 
-1. ``<name>-<env>-config``: the configuration (ConfigMaps), the objects that bring the Secret (ExternalSecret,
-   sops-encrypted Secret) and the pre-deploy migration Job. ``wait: true``: Ready only once the Job completed.
+1. ``<name>-<env>-config``: what the pre-deploy migration needs (``stages.py``: the ServiceAccount, the
+   ConfigMaps, the objects that bring the Secret — ExternalSecret, sops-encrypted Secret — and the media claim
+   if the Job mounts it) and the pre-deploy migration Job. ``wait: true``: Ready only once the Job completed.
 2. ``<name>-<env>-app``: everything else (Deployments, Services, Ingress...). Health checks on the Deployments
    (``wait`` is off because Flux ignores ``healthChecks`` when ``wait`` is on): Ready once they rolled out.
 3. ``<name>-<env>-post-migrate``: the post-deploy migration Job, ``wait: true``.
@@ -33,10 +34,11 @@ overlay Argo CD syncs, with its one ``images:`` block that ``bump-image`` edits)
 ``app.kubernetes.io/component`` label with Flux ``spec.patches`` (``$patch: delete`` on a label selector): stage 1
 keeps the components of ``StageComponents.config`` and ``.pre_migrate``, stage 3 keeps ``.post_migrate``, stage 2
 keeps everything else. The three parts are disjoint and together the whole overlay, by construction, so no object
-has two owners and nothing is left out. What the overlay must provide: the component labels (``config`` on the
-ConfigMaps, ``secrets`` on the ExternalSecret or sops Secret, ``migrate-pre`` / ``migrate-post`` on the Jobs, or
-other values passed in ``StageComponents``). The migration stages set ``force: true`` so that a Job whose
-template changed (a new image) is recreated rather than rejected as immutable.
+has two owners and nothing is left out. What the overlay must provide: the component labels
+(``serviceaccount``, ``config`` on the ConfigMaps, ``secrets`` on the ExternalSecret or sops Secret,
+``migrate-pre`` / ``migrate-post`` on the Jobs, or other values passed in ``StageComponents``). The migration
+stages set ``force: true`` so that a Job whose template changed (a new image) is recreated rather than rejected
+as immutable.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gitops_gen.errors import InputError
-from gitops_gen.generate.secrets import SECRETS_COMPONENT, ExistingSecret, SecretsProvider, flux_decryption
+from gitops_gen.generate.manifests.stages import POST_MIGRATE_COMPONENT, PRE_MIGRATE_COMPONENT, PREREQUISITES
+from gitops_gen.generate.secrets import ExistingSecret, SecretsProvider, flux_decryption
 
 KubeObject = dict[str, Any]
 Files = dict[str, list[KubeObject]]
@@ -161,11 +164,14 @@ class FluxOptions:
 
 @dataclass(frozen=True)
 class StageComponents:
-    """Which ``app.kubernetes.io/component`` values go to which Flux stage (the rest goes to the app stage)."""
+    """Which ``app.kubernetes.io/component`` values go to which Flux stage (the rest goes to the app stage).
 
-    config: tuple[str, ...] = ("config", SECRETS_COMPONENT)
-    pre_migrate: tuple[str, ...] = ("migrate-pre",)
-    post_migrate: tuple[str, ...] = ("migrate-post",)
+    ``config`` holds what the pre-deploy migration needs (``stages.prerequisites``), applied with it.
+    """
+
+    config: tuple[str, ...] = PREREQUISITES
+    pre_migrate: tuple[str, ...] = (PRE_MIGRATE_COMPONENT,)
+    post_migrate: tuple[str, ...] = (POST_MIGRATE_COMPONENT,)
 
     def __post_init__(self) -> None:
         groups = (self.config + self.pre_migrate, self.post_migrate)
@@ -226,7 +232,9 @@ def argocd_application(target: SyncTarget, options: ArgoCDOptions = ArgoCDOption
             "destination": {"server": options.server, "namespace": target.namespace},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["ServerSideApply=true", "CreateNamespace=true"],
+                # PruneLast: the ConfigMap of the previous configuration (another hash suffix) goes only once the
+                # Deployments rolled out to the new one, not in its early wave while old pods may still restart.
+                "syncOptions": ["ServerSideApply=true", "CreateNamespace=true", "PruneLast=true"],
                 "retry": {
                     "limit": options.retry_limit,
                     "backoff": {

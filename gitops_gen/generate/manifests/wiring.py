@@ -7,17 +7,12 @@ only maps the spec onto them.
 from __future__ import annotations
 
 from gitops_gen.generate import secrets
-from gitops_gen.generate.manifests import drift_job, drift_workflow, sync
+from gitops_gen.generate.manifests import drift_job, drift_workflow, migrations, stages, sync
 from gitops_gen.generate.manifests.common import KubeObject
 from gitops_gen.generate.manifests.environment import workloads
 from gitops_gen.spec.model import Spec
 
 PLACEHOLDER_REPO = "https://git.example.com/ops/{name}.git"
-# Argo CD must create the Secret's source before the PreSync migration hook reads it, and before the
-# configuration hook (wave -1): on a first sync nothing else exists yet when PreSync hooks run.
-SECRET_HOOK_ANNOTATIONS = {"argocd.argoproj.io/hook": "PreSync",
-                           "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-                           "argocd.argoproj.io/sync-wave": "-2"}
 
 
 def provider(spec: Spec) -> secrets.SecretsProvider:
@@ -32,11 +27,11 @@ def provider(spec: Spec) -> secrets.SecretsProvider:
 
 
 def secret_objects(spec: Spec, overlay: str) -> list[KubeObject]:
-    """What the overlay carries to bring the Secret (an ExternalSecret), never a Secret with values."""
+    """What the overlay carries to bring the Secret (an ExternalSecret), never a Secret with values. It is an
+    ordinary object, ordered before the migration by its component (``stages.py``), never a hook."""
     objects = secrets.secret_objects(provider(spec), spec.overlay_namespace(overlay))
     for obj in objects:
         obj["metadata"].pop("namespace", None)  # the overlay's kustomization sets it
-        obj["metadata"]["annotations"] = dict(SECRET_HOOK_ANNOTATIONS)
     return objects
 
 
@@ -53,7 +48,7 @@ def cluster_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, l
         objects = drift_job.drift_job_objects(
             in_cluster.namespace or spec.overlay_namespace(overlay), kube_version=spec.kube_version,
             image=in_cluster.image, repo_url=_repo_url(spec, repo_url), overlays=[overlay],
-            schedule=spec.drift.schedule)
+            schedule=spec.drift.schedule, instance=f"{spec.name}-{overlay}")
         root = f"clusters/{overlay}/drift"
         files[f"{root}/kustomization.yaml"] = [{"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                                 "kind": "Kustomization", "resources": ["drift-check.yaml"]}]
@@ -74,7 +69,13 @@ def _engine_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, l
         flux=sync.FluxOptions(namespace=gitops.flux.namespace, interval=gitops.flux.interval,
                               git_secret=gitops.flux.git_secret),
         secrets=provider(spec),
+        components=flux_stage_components(spec),
     )
+
+
+def flux_stage_components(spec: Spec) -> sync.StageComponents:
+    """Flux's first stage: what the pre-deploy migration needs (``stages.prerequisites``), and the Job."""
+    return sync.StageComponents(config=stages.prerequisites(migrations.pre_deploy(spec)))
 
 
 def sops_config(spec: Spec) -> dict[str, object] | None:

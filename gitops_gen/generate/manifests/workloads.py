@@ -14,6 +14,7 @@ from gitops_gen.generate.manifests.common import (
     resources,
     selector_labels,
 )
+from gitops_gen.generate.manifests.stages import SERVICE_ACCOUNT_COMPONENT
 from gitops_gen.generate.secrets import secret_env
 from gitops_gen.spec.model import SidekiqWorker, Spec
 
@@ -172,5 +173,5 @@ def services(spec: Spec) -> list[KubeObject]:
 def service_account(spec: Spec) -> KubeObject:
     # Mastodon never talks to the Kubernetes API: no token in its pods.
     return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": metadata(spec, names(spec).service_account, "mastodon"),
+            "metadata": metadata(spec, names(spec).service_account, SERVICE_ACCOUNT_COMPONENT),
             "automountServiceAccountToken": False}
