@@ -57,19 +57,28 @@ def applied(cluster: Cluster, namespace: str, tmp_path: Path) -> drift_fixtures.
 
 
 @pytest.fixture
-def reader_bound(cluster: Cluster) -> Iterator[None]:
-    """The ``reader`` identity bound to the ClusterRole that init writes for the CronJob (get/list/watch)."""
+def reader_bound(cluster: Cluster, namespace: str) -> Iterator[None]:
+    """The ``reader`` identity bound as init binds the CronJob: the read-only ClusterRole, and the Role that
+    lets it list (only list) Secrets in the overlay's namespace."""
     role = drift_job.cluster_role()
+    secrets_role = drift_job.secrets_role(namespace, namespace)[0]
+    reader = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "drift-reader"}]
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": "drift-test-reader"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "drift-reader"}],
+        "subjects": reader,
     }
-    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all([role, binding]))
+    secrets_binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "drift-test-reader", "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": secrets_role["metadata"]["name"]},
+        "subjects": reader,
+    }
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all([role, binding, secrets_role, secrets_binding]))
     try:
         deadline = time.monotonic() + 10
-        while cluster.kubectl("auth", "can-i", "list", "deployments.apps", context="reader",
+        while cluster.kubectl("auth", "can-i", "list", "secrets", "-n", namespace, context="reader",
                               check=False).stdout.strip() != "yes":
             assert time.monotonic() < deadline, "the binding never took effect"
             time.sleep(0.2)
@@ -145,6 +154,10 @@ def _change_secret(cluster: Cluster, ns: str) -> None:
                     json.dumps({"stringData": {"OTP_SECRET": "changed-by-hand-Zebra42"}}))
 
 
+def _label_secret(cluster: Cluster, ns: str) -> None:
+    cluster.kubectl("label", "secret/mastodon-secrets", "rotated=by-hand", "-n", ns)
+
+
 CASES: dict[str, tuple[Callable[[Cluster, str], None], tuple[str, str, str, list[tuple[str, Any]]]]] = {
     "scaled-deployment": (_scale, ("Deployment", "web", "modified", [("spec.replicas", None)])),
     "env-added-with-kubectl-set-env": (_set_env, ("Deployment", "web", "modified", [
@@ -155,8 +168,8 @@ CASES: dict[str, tuple[Callable[[Cluster, str], None], tuple[str, str, str, list
         ("metadata.labels.team", "kubectl-label")])),
     "deleted-service": (_delete_service, ("Service", "streaming", "missing", [])),
     "extra-config-map": (_extra_config_map, ("ConfigMap", "by-hand", "extra", [])),
-    "changed-secret-value": (_change_secret, ("Secret", "mastodon-secrets", "modified", [
-        ("data.OTP_SECRET", "kubectl-patch")])),
+    "label-added-to-secret": (_label_secret, ("Secret", "mastodon-secrets", "modified", [
+        ("metadata.labels.rotated", "kubectl-label")])),
 }
 
 
@@ -173,6 +186,23 @@ def test_each_drift_is_reported_exactly_by_every_mode_and_identity(
         assert not_in_sync(out) == [expected], f"{context} {mode}"
 
 
+def test_secrets_are_compared_by_metadata_and_by_value_only_when_asked(
+    cluster: Cluster, applied: drift_fixtures.Tree, namespace: str, reader_bound: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _change_secret(cluster, namespace)
+    # By default only the metadata is read: the reader, which may list Secrets but never asked for their data,
+    # sees them in sync; a value changed by hand is outside what was compared.
+    for context in ("admin", "reader"):
+        code, out, err = drift(cluster, applied, capsys, "--output", "json", context=context)
+        assert (code, err) == (0, ""), f"{context}: {out}"
+    code, out, err = drift(cluster, applied, capsys, "--output", "json", "--secret-values")
+    assert code == 1 and not_in_sync(out) == [("Secret", "mastodon-secrets", "modified", [
+        ("data.OTP_SECRET", "kubectl-patch")])]
+    answer = cluster.kubectl("auth", "can-i", "get", "secrets", "-n", namespace, context="reader", check=False)
+    assert answer.stdout.strip() == "no"
+
+
 def test_secret_values_never_appear_in_any_output(cluster: Cluster, applied: drift_fixtures.Tree, namespace: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     _change_secret(cluster, namespace)
@@ -180,12 +210,12 @@ def test_secret_values_never_appear_in_any_output(cluster: Cluster, applied: dri
     forbidden += [base64.b64encode(text.encode()).decode() for text in list(forbidden)]
     for mode in ("read-only", "server"):
         for output in ("text", "json", "markdown"):
-            code, out, err = drift(cluster, applied, capsys, "--output", output, "--mode", mode)
+            code, out, err = drift(cluster, applied, capsys, "--output", output, "--mode", mode, "--secret-values")
             assert code == 1
             for text in forbidden:
                 assert text not in out and text not in err, f"{mode}/{output} leaked a secret"
             assert "OTP_SECRET" in out  # the changed key is named
-        code, out, _ = drift(cluster, applied, capsys, "--output", "json", "--mode", mode)
+        code, out, _ = drift(cluster, applied, capsys, "--output", "json", "--mode", mode, "--secret-values")
         [secret] = [obj for obj in json.loads(out)["objects"] if obj["kind"] == "Secret"]
         assert secret["fields"] == [{"path": "data.OTP_SECRET", "desired": "<redacted>", "live": "<redacted>",
                                      "manager": "kubectl-patch"}]

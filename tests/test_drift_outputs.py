@@ -125,7 +125,11 @@ def test_renders_are_cached_by_commit_tree_and_never_for_remote_bases(
 def test_drift_cluster_role_only_reads() -> None:
     role = drift_job.cluster_role()
     assert {verb for rule in role["rules"] for verb in rule["verbs"]} == {"get", "list", "watch"}
-    assert {"secrets", "deployments", "services"} <= {name for rule in role["rules"] for name in rule["resources"]}
+    resources = {name for rule in role["rules"] for name in rule["resources"]}
+    assert {"deployments", "services", "persistentvolumes", "externalsecrets"} <= resources
+    assert "secrets" not in resources  # Secrets come through a namespaced Role that may only list them
+    [role, _] = drift_job.secrets_role("app", "ops")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]
 
 
 @pytest.mark.parametrize(("version", "api"), [("1.20", "batch/v1beta1"), ("v1.20.2", "batch/v1beta1"),

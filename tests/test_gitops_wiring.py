@@ -205,10 +205,15 @@ def test_in_cluster_drift_checks_of_two_overlays_keep_their_own_access(
         for env, own in (("staging", namespace), ("production", other)):
             (account,) = [o["metadata"] for o in rendered[env] if o["kind"] == "ServiceAccount"]
             who = f"system:serviceaccount:{account['namespace']}:{account['name']}"
-            for verb, resource, allowed in (("list", "deployments.apps", "yes"), ("get", "deployments.apps", "yes"),
-                                            ("list", "configmaps", "yes"), ("patch", "deployments.apps", "no")):
-                answer = cluster.kubectl("auth", "can-i", verb, resource, "-n", own, "--as", who, check=False)
-                assert answer.stdout.strip() == allowed, f"{env}: {verb} {resource}: {answer.stdout}"
+            # Secrets: list (drift asks for their metadata only) in its own namespace, never get, nowhere else.
+            elsewhere = other if own == namespace else namespace
+            for verb, resource, allowed, where in (
+                    ("list", "deployments.apps", "yes", own), ("get", "deployments.apps", "yes", own),
+                    ("list", "configmaps", "yes", own), ("patch", "deployments.apps", "no", own),
+                    ("list", "secrets", "yes", own), ("get", "secrets", "no", own), ("watch", "secrets", "no", own),
+                    ("list", "secrets", "no", elsewhere)):
+                answer = cluster.kubectl("auth", "can-i", verb, resource, "-n", where, "--as", who, check=False)
+                assert answer.stdout.strip() == allowed, f"{env}: {verb} {resource} in {where}: {answer.stdout}"
     finally:
         for kind, name in cluster_scoped:
             cluster.kubectl("delete", kind, name, "--ignore-not-found")

@@ -60,6 +60,9 @@ def drift(
         "--timeout", metavar="SECONDS", min=0.001, help="Seconds to wait to connect and for each answer.")] = 10.0,
     json_file: Annotated[Path | None, typer.Option(
         "--json-file", metavar="FILE", help="Also write the JSON report to this file (for a CI artifact).")] = None,
+    secret_values: Annotated[bool, typer.Option(
+        "--secret-values", help="Also compare Secret values (reads Secret data; values are never shown). "
+        "Default: Secrets by their metadata only.")] = False,
     stats: Annotated[bool, typer.Option(
         "--stats", hidden=True, help="Print the API request count and the time to stderr.")] = False,
 ) -> int:
@@ -71,7 +74,7 @@ def drift(
     options = DriftOptions(
         repo=repo, ref=ref, overlays=tuple(overlay or ()), kubeconfig=kubeconfig, context=context,
         mode=Mode(mode.value), concurrency=concurrency, ignore=tuple(ignore or ()), timeout=timeout,
-        sync_managers=tuple(sync_manager or ()),
+        sync_managers=tuple(sync_manager or ()), secret_values=secret_values,
     )
     outcome = run(options)
     if output is Output.JSON:

@@ -309,6 +309,17 @@ def _compare(desired: KubeObject, applied: KubeObject | None, live: KubeObject, 
     return _finish(str(desired.get("kind", "")), object_key(wanted), found, live, policy)
 
 
+def _metadata_drift(desired: KubeObject, live: KubeObject, applied: KubeObject | None, schema: Compact | None,
+                    policy: Policy) -> tuple[FieldDrift, ...]:
+    """A Secret compared by its metadata only: labels and annotations as git says, nobody else's added."""
+
+    def view(obj: KubeObject) -> KubeObject:
+        return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": obj.get("metadata") or {}}
+
+    found = _compare(view(desired), view(applied) if applied is not None else None, view(live), schema, policy)
+    return tuple(item for item in found if item.path_text.startswith("metadata."))
+
+
 def _entries(live: KubeObject) -> list[Mapping[str, Any]]:
     entries = (live.get("metadata") or {}).get("managedFields") or []
     return [entry for entry in entries if isinstance(entry, Mapping)]
@@ -343,7 +354,9 @@ def evaluate(desired: Sequence[KubeObject], live: Mapping[ObjectKey, KubeObject]
         if current is None:
             results.append(ObjectDrift(api_version, kind, key[2], key[3], Status.MISSING))
             continue
-        if applied is not None and key in applied:
+        if kind == "Secret" and not policy.secret_values:
+            fields = _metadata_drift(obj, current, applied.get(key) if applied else None, schema, policy)
+        elif applied is not None and key in applied:
             fields = compare_applied(obj, applied[key], current, schema, policy)
         else:
             fields = compare(obj, current, schema, policy)

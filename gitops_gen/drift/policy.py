@@ -28,6 +28,9 @@ class Policy:
     sync_managers: frozenset[str] = DEFAULT_SYNC_MANAGERS
     controller_managers: frozenset[str] = DEFAULT_CONTROLLER_MANAGERS
     ignore: tuple[IgnoreRule, ...] = ()
+    # Secrets are compared by their metadata unless asked: the values need read access to Secret data, and a
+    # value git holds encrypted (sops) or not at all (an ExternalSecret's target) never equals the live one.
+    secret_values: bool = False
 
 
 def tracking_selector(objects: Iterable[KubeObject]) -> str:

@@ -25,6 +25,8 @@ from gitops_gen.objects import KubeObject, object_key
 
 SPEC_FILE = "gitops-gen.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Kinds read as metadata only unless --secret-values: their data never leaves the API server.
+METADATA_ONLY_KINDS = frozenset({("", "Secret")})
 # The field manager of the server-mode dry run; nothing is written, so it only shows in the dry-run result.
 DRY_RUN_MANAGER = "gitops-gen"
 
@@ -50,6 +52,7 @@ class DriftOptions:
     ignore: tuple[str, ...] = ()
     timeout: float = 10.0
     sync_managers: tuple[str, ...] = ()
+    secret_values: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ def build_policy(settings: DriftSettings, options: DriftOptions) -> Policy:
             rules.append(parse_ignore(text))
         except ValueError as error:
             raise InputError(f"--ignore: {error}") from error
-    return Policy(sync_managers=sync_managers((*settings.sync_managers, *options.sync_managers)), ignore=tuple(rules))
+    return Policy(sync_managers=sync_managers((*settings.sync_managers, *options.sync_managers)),
+                  ignore=tuple(rules), secret_values=options.secret_values)
 
 
 def run(options: DriftOptions) -> DriftRun:
@@ -152,7 +156,9 @@ def run(options: DriftOptions) -> DriftRun:
             if resource.namespaced and not metadata.get("namespace"):
                 metadata["namespace"] = connection.default_namespace
         selector = tracking_selector(objects)
-        state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live)
+        partial = frozenset() if options.secret_values else METADATA_ONLY_KINDS
+        state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live,
+                                     metadata_only=partial)
         applied = None
         if options.mode is Mode.SERVER:
             existing = [obj for obj in objects if object_key(obj) in state.objects]

@@ -31,6 +31,9 @@ from gitops_gen.kube.resources import LiveState, Resource
 from gitops_gen.objects import KubeObject, ObjectKey, object_key
 
 PAGE_SIZE = 500
+# Asks the server for the metadata of each item only (PartialObjectMetadataList): a Secret's data never
+# leaves the API server, whatever the RBAC grant allows.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 def cache_dir() -> Path:
@@ -127,13 +130,14 @@ class Cluster:
 
     # -- requests -------------------------------------------------------------------------------------------
     def _api_json(self, method: str, path: str, *, query: Iterable[tuple[str, Any]] = (),
-                  body: str | None = None, content_type: str = "application/json") -> dict[str, Any]:
+                  body: str | None = None, content_type: str = "application/json",
+                  accept: str = "application/json") -> dict[str, Any]:
         """One HTTP request through the official client; the JSON object the server answered.
 
         Anything but a JSON object (a proxy's HTML page, a truncated body) is a ``ClusterRequestError``: drift
         must never read a half-understood answer as "nothing there".
         """
-        headers = {"Accept": "application/json", "Content-Type": content_type}
+        headers = {"Accept": accept, "Content-Type": content_type}
         request = self._api.param_serialize(
             method, path, query_params=list(query), header_params=headers, body=body, auth_settings=["BearerToken"]
         )
@@ -155,22 +159,32 @@ class Cluster:
         return decoded
 
     def list_objects(self, resource: Resource, namespace: str | None, label_selector: str,
-                     keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj) -> list[KubeObject]:
-        """LIST one kind in one namespace (or cluster-wide), page by page; ``keep`` trims each object early."""
+                     keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj, *,
+                     metadata_only: bool = False, field_selector: str = "") -> list[KubeObject]:
+        """LIST one kind in one namespace (or cluster-wide), page by page; ``keep`` trims each object early.
+
+        With ``metadata_only`` the items carry ``metadata`` alone (and this resource's apiVersion and kind).
+        """
         found: list[KubeObject] = []
         token: str | None = None
         while True:
             query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
             if label_selector:
                 query.append(("labelSelector", label_selector))
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
             if token:
                 query.append(("continue", token))
             where = f" in namespace {namespace}" if resource.namespaced and namespace else ""
             with self._errors(f"listing {resource.display}{where}"):
-                page = self._api_json("GET", resource.path(namespace), query=query)
-            item_version = page.get("apiVersion", resource.api_version)
+                page = self._api_json("GET", resource.path(namespace), query=query,
+                                      accept=METADATA_ONLY if metadata_only else "application/json")
+            item_version = resource.api_version if metadata_only else page.get("apiVersion", resource.api_version)
             for item in page.get("items") or []:
-                # List items come without apiVersion/kind: put them back so they look like GET results.
+                # List items come without apiVersion/kind (metadata-only ones as PartialObjectMetadata): make
+                # them look like GET results of the resource.
+                if metadata_only:
+                    item["apiVersion"], item["kind"] = item_version, resource.kind
                 item.setdefault("apiVersion", item_version)
                 item.setdefault("kind", resource.kind)
                 kept = keep(item)
@@ -229,10 +243,13 @@ class Cluster:
 
     # -- live state -----------------------------------------------------------------------------------------
     def read_live(self, desired: list[KubeObject], label_selector: str, *, concurrency: int = 8,
-                  keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj) -> LiveState:
+                  keep: Callable[[KubeObject], KubeObject | None] = lambda obj: obj,
+                  metadata_only: frozenset[tuple[str, str]] = frozenset()) -> LiveState:
         """Read the live counterpart of every desired object: one LIST per kind and namespace with the
         tracking ``label_selector``, then a GET for each desired object the LISTs did not return.
 
+        Kinds in ``metadata_only`` (``(group, kind)``) are read as metadata alone, and looked up by a LIST
+        with a name field selector instead of a GET, so that ``list`` is the only permission they need.
         Every forbidden kind is collected and named in one ``ClusterForbiddenError``.
         """
         self.server_version()
@@ -252,8 +269,9 @@ class Cluster:
 
         def list_scope(scope: tuple[str, str, str]) -> None:
             resource = scopes[scope]
+            partial = (resource.group, resource.kind) in metadata_only
             try:
-                items = self.list_objects(resource, scope[2] or None, label_selector, keep)
+                items = self.list_objects(resource, scope[2] or None, label_selector, keep, metadata_only=partial)
             except ClusterForbiddenError:
                 with lock:
                     forbidden.append(("list", resource.display, scope[2]))
@@ -265,11 +283,17 @@ class Cluster:
 
         def get_one(key: ObjectKey) -> None:
             resource, namespace, name = wanted[key]
+            partial = (resource.group, resource.kind) in metadata_only
             try:
-                item = self.get_object(resource, namespace, name)
+                if partial:
+                    found = self.list_objects(resource, namespace, "", metadata_only=True,
+                                              field_selector=f"metadata.name={name}")
+                    item = found[0] if found else None
+                else:
+                    item = self.get_object(resource, namespace, name)
             except ClusterForbiddenError:
                 with lock:
-                    forbidden.append(("get", resource.display, namespace or ""))
+                    forbidden.append(("list" if partial else "get", resource.display, namespace or ""))
                 return
             kept = keep(item) if item is not None else None
             if kept is not None:

@@ -1,6 +1,10 @@
 """The opt-in in-cluster drift check: a CronJob running ``gitops-gen drift`` under a ServiceAccount bound to a
 ClusterRole that can only read (get/list/watch). Pure functions returning plain objects; ``init`` writes them.
 
+Secrets are not in the ClusterRole: drift reads them metadata only (enough to see a missing, extra or
+relabelled Secret), and a Role in the overlay's namespace grants just ``list`` on them. RBAC has no
+"metadata only" verb, so that Role is the narrowest grant there is: one namespace, one verb.
+
 Every overlay gets objects of its own, named ``gitops-gen-drift-<name>-<env>`` (``object_name``): the ClusterRole
 and ClusterRoleBinding are cluster-scoped, so a shared name would let the last overlay applied take the binding
 from the others.
@@ -15,18 +19,19 @@ from typing import Any
 KubeObject = dict[str, Any]
 
 NAME = "gitops-gen-drift"
-# What gitops-gen writes into an overlay, as (API group, resource). Secrets are read so that a changed value
-# is noticed; drift never prints one.
+# What gitops-gen writes into an overlay, as (API group, resource); Secrets go through SECRETS_ROLE_RULE.
 DEFAULT_RESOURCES: tuple[tuple[str, str], ...] = (
-    ("", "configmaps"), ("", "secrets"), ("", "services"), ("", "serviceaccounts"),
-    ("", "persistentvolumeclaims"),
+    ("", "configmaps"), ("", "services"), ("", "serviceaccounts"),
+    ("", "persistentvolumeclaims"), ("", "persistentvolumes"),
     ("apps", "deployments"), ("apps", "statefulsets"),
     ("batch", "jobs"), ("batch", "cronjobs"),
     ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "networkpolicies"),
     ("policy", "poddisruptionbudgets"),
     ("autoscaling", "horizontalpodautoscalers"),
+    ("external-secrets.io", "externalsecrets"),
 )
 READ_VERBS = ("get", "list", "watch")
+SECRETS_ROLE_RULE = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}
 _LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "drift-check",
            "app.kubernetes.io/managed-by": "gitops-gen"}
 
@@ -140,15 +145,31 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
     }
 
 
+def secrets_role(watched: str, account_namespace: str, name: str = NAME) -> list[KubeObject]:
+    """A Role and RoleBinding in the ``watched`` namespace that let the ServiceAccount
+    ``account_namespace/name`` list Secrets there (drift asks for their metadata only), and nothing else."""
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": name, "namespace": watched, "labels": dict(_LABELS)},
+         "rules": [dict(SECRETS_ROLE_RULE)]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": name, "namespace": watched, "labels": dict(_LABELS)},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+         "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": account_namespace}]},
+    ]
+
+
 def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
-                      schedule: str = "17 */6 * * *", instance: str | None = None) -> list[KubeObject]:
+                      schedule: str = "17 */6 * * *", instance: str | None = None,
+                      watched: str | None = None) -> list[KubeObject]:
     """Everything the in-cluster drift check needs, in apply order; named after ``instance`` (``<name>-<env>``,
-    see ``object_name``) when given."""
+    see ``object_name``) when given. ``watched`` is the overlay's namespace (default: the job's)."""
     name = object_name(instance) if instance else NAME
     return [
         cluster_role(name=name),
         service_account(namespace, name),
         cluster_role_binding(namespace, name),
+        *secrets_role(watched or namespace, namespace, name),
         cron_job(namespace, kube_version=kube_version, image=image, repo_url=repo_url, overlays=overlays,
                  schedule=schedule, name=name),
     ]
