@@ -192,6 +192,15 @@ def nginx_test(prefix: Path, conf: Path) -> subprocess.CompletedProcess[str]:
 @dataclass
 class Client:
     https_port: int
+    http_port: int
+
+    def plain_http(self, path: str, host: str) -> tuple[int, str | None]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.status, response.getheader("Location")
 
     def _context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -252,6 +261,7 @@ def running_nginx(prefix: Path, generated: str) -> Iterator[Client]:
     checked = nginx_test(prefix, conf)
     assert checked.returncode == 0, f"nginx -t rejected the generated file:\n{checked.stderr}"
     https = int(re.search(r"listen 127\.0\.0\.1:(\d+) ssl", generated).group(1))  # type: ignore[union-attr]
+    plain = int(re.search(r"listen 127\.0\.0\.1:(\d+);", generated).group(1))  # type: ignore[union-attr]
     process = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log"),
                                 "-g", f"daemon off; pid {prefix / 'nginx.pid'};"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -265,7 +275,7 @@ def running_nginx(prefix: Path, generated: str) -> Iterator[Client]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"nginx did not start: {(prefix / 'error.log').read_text()}") from None
                 time.sleep(0.1)
-        yield Client(https)
+        yield Client(https, plain)
     finally:
         process.terminate()
         try:

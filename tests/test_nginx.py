@@ -79,6 +79,10 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         yield Site(client, WEB, LOCAL if "webDomain" in domains else None)
 
 
+def test_plain_http_is_redirected_to_https(site: Site) -> None:
+    assert site.client.plain_http("/about?x=1", site.web_host) == (301, f"https://{site.web_host}/about?x=1")
+
+
 def test_the_app_gets_the_web_domain_https_and_the_client_address(site: Site) -> None:
     seen = site.client.echo("/about", site.web_host)
     assert seen["server"] == "web"
