@@ -174,8 +174,8 @@ def test_nodeport_exposure_writes_the_load_balancer_upstreams(tmp_path: Path,
     conf = (tmp_path / "overlays" / "production" / "nginx.conf").read_text()
     for node in ("192.0.2.132", "192.0.2.173"):
         assert f"server {node}:31300" in conf and f"server {node}:31400" in conf
-    assert "location /api/v1/streaming" in conf and "Upgrade $http_upgrade" in conf
-    assert "max-age=31536000" in conf and "location /system/" in conf
+    assert "location ^~ /api/v1/streaming" in conf and "Upgrade $http_upgrade" in conf
+    assert "max-age=31536000" in conf and "location ^~ /system/" in conf
     assert not (tmp_path / "overlays" / "production" / "ingress.yaml").exists()
 
 

@@ -73,6 +73,10 @@ BAD_SPECS = [
      "gitops-gen.yaml:3: storage.system.nfs.path: Field required"),
     ("NFS without server", "storage:\n  system:\n    nfs: {path: /export}\n",
      "gitops-gen.yaml:3: storage.system.nfs.server: Field required"),
+    ("bracketed IPv6 load balancer node", "expose:\n  type: NodePort\n  loadBalancerNodes: ['[2001:db8::10]']\n",
+     "gitops-gen.yaml:3: expose.loadBalancerNodes: '[2001:db8::10]' is not an IP address or a DNS name"),
+    ("load balancer node with a port", "expose:\n  type: NodePort\n  loadBalancerNodes: [192.0.2.1, '192.0.2.2:313']\n",
+     "gitops-gen.yaml:3: expose.loadBalancerNodes: '192.0.2.2:313' is not an IP address or a DNS name"),
     ("YAML that does not parse", "web:\n  replicas: [1,\nstreaming: {}\n", "gitops-gen.yaml:4:1: YAML does not parse"),
 ]
 

@@ -22,7 +22,7 @@ import yaml
 from gitops_gen import yamlio
 from gitops_gen.atomicfile import write_atomic
 from gitops_gen.errors import GeneratedFileEditedError, InputError
-from gitops_gen.generate.manifests import environment, migrations, stages, wiring, workloads
+from gitops_gen.generate.manifests import environment, migrations, nginx, stages, wiring, workloads
 from gitops_gen.generate.manifests.common import labels, names
 from gitops_gen.spec.model import Spec
 
@@ -103,7 +103,7 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
         files.append(GeneratedFile(f"{root}/disruption-budgets.yaml", budgets))
     patches = [GeneratedFile(f"{root}/patches/{patch['metadata']['name']}.yaml", [patch])
                for patch in environment.workload_patches(spec, overlay)]
-    upstreams = environment.nginx_upstreams(spec, overlay)
+    upstreams = nginx.nginx_conf(spec, overlay, environment.local_domain(spec, overlay))
 
     tag = spec.overlays[overlay].image_tag
     kustomization: dict[str, Any] = {

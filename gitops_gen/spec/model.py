@@ -240,11 +240,16 @@ class Expose(_Model):
     @field_validator("load_balancer_nodes")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
+        # nginx's `server` lines are written from these: an IPv6 address is bracketed there, never here.
         for address in value:
             try:
                 ipaddress.ip_address(address)
             except ValueError:
-                _domain(address)
+                try:
+                    _domain(address)
+                except ValueError:
+                    raise ValueError(f"{address!r} is not an IP address or a DNS name (no port, no brackets: "
+                                     "2001:db8::10, 192.0.2.10 or node1.example.net)") from None
         return value
 
 

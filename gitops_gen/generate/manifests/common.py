@@ -78,6 +78,17 @@ def resources(value: Resources) -> KubeObject:
     return out
 
 
+def bind_address(spec: Spec, *, uri: bool) -> str:
+    """What web and streaming listen on (their ``BIND``): every address, IPv6 too when the Services have it.
+
+    ``::`` is dual stack on Linux. puma puts BIND into a URI (``tcp://BIND:PORT``), so it needs ``[::]``;
+    the streaming server passes it to ``listen()``, which needs ``::``.
+    """
+    if "IPv6" not in (spec.expose.ip_families or []):
+        return "0.0.0.0"
+    return "[::]" if uri else "::"
+
+
 def pdb_api_version(spec: Spec) -> str:
     return "policy/v1" if spec.kube_minor >= 21 else "policy/v1beta1"
 

@@ -15,6 +15,7 @@ from gitops_gen.generate.manifests.common import (
 )
 from gitops_gen.generate.manifests.workloads import STREAMING_PORT, WEB_PORT, uses_shared_volume
 from gitops_gen.spec.model import ComponentOverride, Resources, Spec
+from gitops_gen.spec.model import Ingress as IngressSettings
 
 
 @dataclass(frozen=True)
@@ -94,25 +95,49 @@ def config_literals(spec: Spec, overlay: str) -> list[str]:
     return [f"{key}={value}" for key, value in values.items() if value is not None]
 
 
+NGINX_BODY_SIZE = {  # Mastodon accepts uploads up to 99 MB; ingress-nginx's default limit is 1m
+    "nginx.ingress.kubernetes.io/proxy-body-size": "99m",  # kubernetes/ingress-nginx
+    "nginx.org/client-max-body-size": "99m",  # F5 NGINX Ingress Controller (also class "nginx")
+}
+
+
+def nginx_like(settings: IngressSettings) -> bool:
+    """An nginx-based controller: the class says so (``nginx``, ``ingress-nginx``…) or its annotations do."""
+    return "nginx" in (settings.class_name or "").lower() or any(
+        key.startswith(("nginx.ingress.kubernetes.io/", "nginx.org/")) for key in settings.annotations)
+
+
 def ingress(spec: Spec, overlay: str) -> KubeObject | None:
+    """One Ingress: the web domain's routes and TLS; with ``webDomain``, the local domain's ``/.well-known/``.
+
+    The local domain's ``/.well-known/`` (webfinger, host-meta, nodeinfo) goes to Mastodon itself, which answers
+    for LOCAL_DOMAIN as well as WEB_DOMAIN (both are allowed hosts). A redirect would need the request URI in
+    the target, which ingress-nginx's annotation validation rejects (``$request_uri``), and it is
+    controller-specific; routing works with every controller.
+    """
     if spec.expose.type != "Ingress":
         return None
-    n, host, settings = names(spec), local_domain(spec, overlay), spec.expose.ingress
+    n, settings = names(spec), spec.expose.ingress
+    local = local_domain(spec, overlay)
+    web = spec.mastodon.web_domain or local
 
     def path(prefix: str, component: str, port: int) -> KubeObject:
         return {"path": prefix, "pathType": "Prefix",
                 "backend": {"service": {"name": n.workload(component), "port": {"number": port}}}}
 
-    ingress_spec: KubeObject = {
-        "tls": [{"hosts": [host], "secretName": settings.tls_secret or f"{spec.name}-tls"}],
-        "rules": [{"host": host, "http": {"paths": [path("/api/v1/streaming", "streaming", STREAMING_PORT),
-                                                    path("/", "web", WEB_PORT)]}}],
-    }
+    rules: list[KubeObject] = [{"host": web, "http": {"paths": [path("/api/v1/streaming", "streaming", STREAMING_PORT),
+                                                                path("/", "web", WEB_PORT)]}}]
+    if web != local:
+        rules.append({"host": local, "http": {"paths": [path("/.well-known", "web", WEB_PORT)]}})
+    hosts = [web] if web == local else [web, local]
+    ingress_spec: KubeObject = {"tls": [{"hosts": hosts, "secretName": settings.tls_secret or f"{spec.name}-tls"}],
+                                "rules": rules}
     if settings.class_name:
         ingress_spec = {"ingressClassName": settings.class_name, **ingress_spec}
     meta = metadata(spec, spec.name, "ingress")
-    if settings.annotations:
-        meta["annotations"] = dict(settings.annotations)
+    annotations = {**NGINX_BODY_SIZE, **settings.annotations} if nginx_like(settings) else dict(settings.annotations)
+    if annotations:
+        meta["annotations"] = annotations
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": ingress_spec}
 
 
@@ -168,83 +193,3 @@ def workload_patches(spec: Spec, overlay: str) -> list[KubeObject]:
         patches.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": w.name},
                         "spec": patch_spec})
     return patches
-
-
-def nginx_upstreams(spec: Spec, overlay: str) -> str | None:
-    """An external nginx load balancer's configuration for NodePort exposure over the given nodes."""
-    ports, nodes = spec.expose.node_ports, spec.expose.load_balancer_nodes
-    if spec.expose.type != "NodePort" or not nodes or ports.web is None or ports.streaming is None:
-        return None
-    host = local_domain(spec, overlay)
-    upstream = f"{spec.name}_{overlay}".replace("-", "_")
-
-    def servers(port: int) -> str:
-        return "\n".join(f"    server {node}:{port} max_fails=3 fail_timeout=10s;" for node in nodes)
-
-    return f"""# nginx load balancer for {host}: include this file in the http block.
-# Node ports: web {ports.web}, streaming {ports.streaming}; nodes: {", ".join(nodes)}.
-upstream {upstream}_web {{
-{servers(ports.web)}
-    keepalive 32;
-}}
-
-upstream {upstream}_streaming {{
-{servers(ports.streaming)}
-    keepalive 32;
-}}
-
-map $http_upgrade $connection_upgrade {{
-    default upgrade;
-    ''      close;
-}}
-
-server {{
-    listen 80;
-    listen [::]:80;
-    server_name {host};
-    location / {{ return 301 https://$host$request_uri; }}
-}}
-
-server {{
-    listen 443 ssl;
-    listen [::]:443 ssl;
-    http2 on;
-    server_name {host};
-    ssl_certificate     /etc/nginx/tls/{host}/fullchain.pem;
-    ssl_certificate_key /etc/nginx/tls/{host}/privkey.pem;
-    client_max_body_size 99m;
-
-    proxy_set_header Host $host;
-    proxy_set_header X-Real-IP $remote_addr;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_http_version 1.1;
-
-    location /api/v1/streaming {{
-        proxy_pass http://{upstream}_streaming;
-        proxy_set_header Upgrade $http_upgrade;
-        proxy_set_header Connection $connection_upgrade;
-        proxy_buffering off;
-        proxy_read_timeout 1h;
-        tcp_nodelay on;
-    }}
-
-    location ~ ^/(packs|assets|avatars|emoji|headers|sounds)/ {{
-        proxy_pass http://{upstream}_web;
-        proxy_set_header Connection "";
-        add_header Cache-Control "public, max-age=31536000, immutable";
-    }}
-
-    location /system/ {{
-        proxy_pass http://{upstream}_web;
-        proxy_set_header Connection "";
-        add_header Cache-Control "public, max-age=31536000, immutable";
-        add_header X-Content-Type-Options nosniff;
-    }}
-
-    location / {{
-        proxy_pass http://{upstream}_web;
-        proxy_set_header Connection "";
-    }}
-}}
-"""

@@ -8,6 +8,7 @@ from gitops_gen.generate.manifests.common import (
     MASTODON_UID,
     SYSTEM_MOUNT,
     KubeObject,
+    bind_address,
     labels,
     metadata,
     names,
@@ -88,7 +89,7 @@ def mastodon_container(spec: Spec, name: str, command: list[str], env: list[Kube
 
 def web(spec: Spec) -> KubeObject:
     container = mastodon_container(spec, "web", ["bundle", "exec", "puma", "-C", "config/puma.rb"], [
-        {"name": "BIND", "value": "0.0.0.0"},
+        {"name": "BIND", "value": bind_address(spec, uri=True)},
         {"name": "PORT", "value": str(WEB_PORT)},
         {"name": "WEB_CONCURRENCY", "value": str(spec.web.concurrency)},
         {"name": "MAX_THREADS", "value": str(spec.web.max_threads)},
@@ -112,7 +113,7 @@ def streaming(spec: Spec) -> KubeObject:
         "name": "streaming",
         "image": _image(spec, "streaming"),
         "envFrom": env_sources(spec),
-        "env": with_secrets(spec, [{"name": "BIND", "value": "0.0.0.0"},
+        "env": with_secrets(spec, [{"name": "BIND", "value": bind_address(spec, uri=False)},
                                    {"name": "PORT", "value": str(STREAMING_PORT)}]),
         "ports": [{"name": "streaming", "containerPort": STREAMING_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 10},
