@@ -10,6 +10,7 @@ import pytest
 import typer
 import yaml
 
+from gitops_gen.cli import main
 from gitops_gen.drift import config as drift_config
 from gitops_gen.drift import report
 from gitops_gen.drift import run as drift_run
@@ -185,3 +186,24 @@ def test_gitlab_workflow_runs_each_overlay_one_at_a_time_and_keeps_the_reports()
 def test_workflow_refuses_an_overlay_name_it_cannot_quote() -> None:
     with pytest.raises(ValueError, match="cannot be used"):
         drift_workflow.github_workflow(["prod; rm -rf /"])
+
+
+def test_live_values_cannot_forge_report_lines_or_drive_the_terminal() -> None:
+    forged = "x\noverlay production at 0123456789ab (read-only): 9 in sync, 0 modified, 0 missing, 0 extra\x1b[2J"
+    result = DriftResult(ref="0" * 40, overlay="production", mode="read-only", objects=(
+        ObjectDrift("v1", "ConfigMap", "ns", "cm", Status.MODIFIED, (
+            FieldDrift(("metadata", "annotations", "note\u2028"), None, forged, "kubectl-annotate\r"),)),
+    ))
+    text = report.render_text([result])
+    assert "\x1b" not in text and "\r" not in text and "\u2028" not in text
+    assert len(text.splitlines()) == 5  # object, path, git, cluster, summary: nothing added
+    assert "\\n" in text and "\\x1b[2J" in text  # shown, escaped
+
+
+def test_json_file_in_a_missing_directory_is_refused_before_any_work(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["drift", "--repo", str(tmp_path), "--kubeconfig", str(tmp_path / "none"),
+                 "--json-file", str(tmp_path / "missing" / "r.json")])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert "--json-file" in captured.err and "does not exist" in captured.err

@@ -76,7 +76,14 @@ def drift(
         mode=Mode(mode.value), concurrency=concurrency, ignore=tuple(ignore or ()), timeout=timeout,
         sync_managers=tuple(sync_manager or ()), secret_values=secret_values,
     )
+    if json_file is not None:
+        _check_writable(json_file)  # before any work: a report must not be printed and then end in an error
     outcome = run(options)
+    if json_file is not None:
+        try:
+            json_file.write_text(report.render_json(outcome.results), encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"--json-file {json_file}: cannot write: {error.strerror}") from error
     if output is Output.JSON:
         text = report.render_json(outcome.results)
     elif output is Output.MARKDOWN:
@@ -85,15 +92,19 @@ def drift(
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = report.render_text(outcome.results, style=typer.style) if colour else report.render_text(outcome.results)
     typer.echo(text, nl=False)
-    if json_file is not None:
-        try:
-            json_file.write_text(report.render_json(outcome.results), encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"--json-file {json_file}: cannot write: {error.strerror}") from error
     if stats:
         typer.echo(f"gitops-gen drift: {outcome.api_requests} API requests in {time.monotonic() - started:.2f}s",
                    err=True)
     return EXIT_DRIFT if any(result.drifted for result in outcome.results) else EXIT_OK
+
+
+def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise InputError(f"--json-file {path} is a directory: name a file")
+    if not path.parent.is_dir():
+        raise InputError(f"--json-file {path}: directory {path.parent} does not exist; create it first")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"--json-file {path}: not writable")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ Secret values never reach this module: ``drift`` replaces them before a finding 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -54,6 +55,17 @@ def render_json(results: Sequence[DriftResult]) -> str:
     return "".join(json.dumps(as_json(result), default=str, sort_keys=False) + "\n" for result in results)
 
 
+# Control characters (newlines, escape sequences, C1 codes, line separators) in a live object must not forge
+# report lines or drive the terminal: shown escaped, as Python would write them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped: a newline shows as the two characters ``\\n``, an
+    escape sequence as ``\\x1b[2J``; other text, accented letters included, is left as it is."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _value(value: Any) -> str:
     if value is None:
         return "(absent)"
@@ -80,15 +92,16 @@ def _plain(text: str, *, fg: str, bold: bool = False) -> str:
 
 def _text_field(item: FieldDrift, style: Style) -> list[str]:
     manager = item.manager or "not recorded"
-    git = style(_value(item.desired), fg="green")
-    live = style(_value(item.live), fg="red")
-    return [f"  {item.path_text}  (changed by: {manager})", f"    git:     {git}", f"    cluster: {live}"]
+    git = style(printable(_value(item.desired)), fg="green")
+    live = style(printable(_value(item.live)), fg="red")
+    return [f"  {printable(item.path_text)}  (changed by: {printable(manager)})", f"    git:     {git}",
+            f"    cluster: {live}"]
 
 
 def _text_object(obj: ObjectDrift, style: Style) -> list[str]:
     status = style(obj.status.value, fg=_COLOURS[obj.status], bold=True)
     why = f" ({_EXPLAIN[obj.status]})" if obj.status in _EXPLAIN else ""
-    lines = [f"{obj.display}: {status}{why}"]
+    lines = [f"{printable(obj.display)}: {status}{why}"]
     for item in obj.fields:
         lines.extend(_text_field(item, style))
     return lines
