@@ -21,6 +21,7 @@ GATEWAYS = {
     "ruamel": ("yamlio.py",),
     "typer": ("cli.py", "commands/"),
     "pydantic": ("spec/",),
+    "packaging": ("spec/versions.py",),
 }
 # What each package may import of gitops-gen (besides itself); see each package's docstring.
 SHARED = ("errors", "objects", "quantity", "yamlio", "atomicfile")

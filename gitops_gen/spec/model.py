@@ -21,13 +21,13 @@ from pydantic.alias_generators import to_camel
 
 from gitops_gen.images import reference as images
 from gitops_gen.quantity import is_valid_resource_quantity
+from gitops_gen.spec.versions import SIDEKIQ_QUEUE_WEIGHTS, SIDEKIQ_QUEUES
 
 SPEC_FILE = "gitops-gen.yaml"
 DEFAULT_MASTODON_VERSION = "v4.6.6"
 DEFAULT_KUBE_VERSION = "1.36"
 MAIN_IMAGE = images.MASTODON_IMAGE
 STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
-SIDEKIQ_QUEUES = ("default", "push", "ingress", "mailers", "pull", "scheduler")
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -192,7 +192,9 @@ class SidekiqWorker(_Model):
 
 
 def _default_workers() -> list[SidekiqWorker]:
-    return [SidekiqWorker(name="default", queues=[Queue(name=q) for q in SIDEKIQ_QUEUES], concurrency=10)]
+    # Every queue of the newest Mastodon, weighted as the official chart weighs them.
+    queues = [Queue(name=name, weight=weight) for name, weight in SIDEKIQ_QUEUE_WEIGHTS]
+    return [SidekiqWorker(name="default", queues=queues, concurrency=10)]
 
 
 class Nfs(_Model):
