@@ -114,6 +114,12 @@ BAD_SPECS = [
      "ghcr.io/mastodon/mastodon, tag: v4.3.8}\nsidekiq:\n  - {name: default, queues: [default]}\n"
      "  - {name: other, queues: [mailers, pull, push]}\n", "gitops-gen.yaml:3: sidekiq: no worker consumes the "
      "queues ingress, scheduler of Mastodon 4.3"),
+    ("extra secret key not an env var name", "secrets:\n  extraKeys: [ES_PASS, DEEPL-KEY]\n",
+     "gitops-gen.yaml:2: secrets.extraKeys[1].name: 'DEEPL-KEY' is not an environment variable name"),
+    ("extra secret key that gitops-gen generates", "secrets:\n  extraKeys:\n    - {name: OTP_SECRET}\n",
+     "gitops-gen.yaml:3: secrets.extraKeys[0].name: OTP_SECRET is one of the keys gitops-gen generates"),
+    ("extra secret key listed twice", "secrets:\n  extraKeys: [ES_PASS, {name: ES_PASS, optional: true}]\n",
+     "gitops-gen.yaml:2: secrets.extraKeys: ES_PASS is listed twice"),
     ("YAML that does not parse", "web:\n  replicas: [1,\nstreaming: {}\n", "gitops-gen.yaml:4:1: YAML does not parse"),
 ]
 
