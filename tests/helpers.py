@@ -36,6 +36,16 @@ sidekiq:
     concurrency: 20
     replicas: 2
     resources: {requests: {cpu: 200m, memory: 1024Mi}, limits: {cpu: 300m, memory: 1024Mi}}
+  - name: ingress                 # inbound federation, and FASP (Mastodon 4.4+)
+    queues: [ingress, fasp]
+    concurrency: 20
+    replicas: 2
+    resources: {requests: {cpu: 200m, memory: 512Mi}, limits: {cpu: 300m, memory: 512Mi}}
+  - name: scheduler               # one process only: it is rolled out with Recreate
+    queues: [scheduler]
+    concurrency: 5
+    replicas: 1
+    resources: {requests: {cpu: 100m, memory: 512Mi}, limits: {cpu: 300m, memory: 512Mi}}
 storage:
   system:
     size: 40Gi

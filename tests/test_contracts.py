@@ -21,11 +21,12 @@ GATEWAYS = {
     "ruamel": ("yamlio.py",),
     "typer": ("cli.py", "commands/"),
     "pydantic": ("spec/",),
+    "packaging": ("images/versions.py",),
 }
 # What each package may import of gitops-gen (besides itself); see each package's docstring.
 SHARED = ("errors", "objects", "quantity", "yamlio", "atomicfile")
 ALLOWED = {
-    "spec": (*SHARED, "images.reference"),
+    "spec": (*SHARED, "images.reference", "images.versions"),
     "generate": (*SHARED, "spec"),
     "images": (*SHARED, "git"),
     "kube": (*SHARED,),

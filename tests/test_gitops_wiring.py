@@ -107,25 +107,63 @@ def test_no_file_init_writes_holds_a_secret_value(provider: str, tmp_path: Path,
     assert secrets_with_values(kustomize.render(root / "overlays" / "production")) == []
 
 
+EXTRA_KEYS_SPEC = (
+    "mastodon:\n  s3: {bucket: media, endpoint: 'https://s3.example.net'}\n"
+    "secrets:\n  extraKeys: [ES_PASS, {name: DEEPL_API_KEY, optional: true}, SMTP_PASSWORD, OIDC_CLIENT_SECRET]\n")
+EXTRA_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ES_PASS", "DEEPL_API_KEY", "OIDC_CLIENT_SECRET"}
+
+
+def _env_from_secret(obj: dict[str, Any]) -> dict[str, bool]:
+    """Secret key -> optional, for the one container of a workload."""
+    (container,) = obj["spec"]["template"]["spec"]["containers"]
+    refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e]
+    return {ref["key"]: bool(ref.get("optional")) for ref in refs}
+
+
 def test_the_printed_secret_command_creates_every_key_the_rendered_workloads_reference(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
-    root = _init(tmp_path / "repo", namespace, "existing", capsys)
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "gitops-gen.yaml").write_text(_spec(namespace, "existing") + EXTRA_KEYS_SPEC)
+    assert run_cli(capsys, "init", str(root)).code == 0
     rendered = kustomize.render(root / "overlays" / "production")
-    result = run_cli(capsys, "secrets", "--kubectl", "--name", "mastodon-secrets", "--namespace", namespace)
+    result = run_cli(capsys, "secrets", "--kubectl", "--repo", str(root), "--namespace", namespace)
     assert result.code == 0
-    done = _run_printed(result.out, cluster, tmp_path, DB_PASS="correct horse battery staple")
+    values = {"DB_PASS": "correct horse battery staple", "SMTP_PASSWORD": "smtp", "AWS_ACCESS_KEY_ID": "AKIA1",
+              "AWS_SECRET_ACCESS_KEY": "s3 secret", "ES_PASS": "es", "OIDC_CLIENT_SECRET": "oidc"}
+    done = _run_printed(result.out, cluster, tmp_path, shell="sh", **values)
     assert done.returncode == 0, done.stderr
     secret = json.loads(cluster.kubectl("get", "secret", "mastodon-secrets", "-n", namespace, "-o", "json").stdout)
-    keys = set(secret["data"])
-    assert base64.b64decode(secret["data"]["DB_PASS"]).decode() == "correct horse battery staple"
+    data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    assert {key: data[key] for key in values} == values
+    assert set(data) == set(SECRET_KEY_NAMES) | EXTRA_KEYS  # Mastodon 4.6: no OTP_SECRET
 
     references = referenced_secret_keys(rendered)
-    assert set(references) == {"mastodon-secrets"} and references["mastodon-secrets"] <= keys
-    for obj in rendered:
-        if obj["kind"] in ("Deployment", "Job"):
-            (container,) = obj["spec"]["template"]["spec"]["containers"]
-            from_secret = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
-            assert from_secret == set(SECRET_KEY_NAMES), f"{obj['metadata']['name']} misses secret keys"
+    assert set(references) == {"mastodon-secrets"} and references["mastodon-secrets"] <= set(data)
+    workloads = {obj["metadata"]["name"]: _env_from_secret(obj) for obj in rendered
+                 if obj["kind"] in ("Deployment", "Job")}
+    # Streaming reads the database and Redis only; every Rails process reads the whole catalogue.
+    assert workloads.pop("mastodon-streaming") == {"DB_PASS": False, "REDIS_PASSWORD": True}
+    assert {"mastodon-web", "mastodon-sidekiq-default", "mastodon-db-migrate-pre"} <= set(workloads)
+    for name, keys in workloads.items():
+        assert set(keys) == set(data), f"{name} misses secret keys"
+        assert {key for key, optional in keys.items() if optional} == {
+            "REDIS_PASSWORD", "SMTP_LOGIN", "DEEPL_API_KEY"}, name
+
+
+def test_the_external_secret_and_the_listing_follow_the_spec(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    spec = _spec("mastodon", "external-secrets").replace("secrets:\n", "secrets:\n  extraKeys: [ES_PASS]\n")
+    (root / "gitops-gen.yaml").write_text(spec)
+    assert run_cli(capsys, "init", str(root)).code == 0
+    (external,) = [o for o in kustomize.render(root / "overlays" / "production") if o["kind"] == "ExternalSecret"]
+    remote = {d["secretKey"]: d["remoteRef"]["key"] for d in external["spec"]["data"]}
+    assert remote["ES_PASS"] == "mastodon/ES_PASS" and "OTP_SECRET" not in remote
+    assert set(remote) == set(SECRET_KEY_NAMES) | {"ES_PASS"}
+    listing = run_cli(capsys, "secrets", "--repo", str(root))
+    assert listing.code == 0 and "ES_PASS" in listing.out and "OTP_SECRET" not in listing.out
 
 
 def test_init_writes_the_scheduled_drift_workflow_and_switches_it_when_asked(

@@ -209,9 +209,11 @@ def test_the_seed_deployment_is_accepted_whole_by_server_side_apply(tmp_path: Pa
 
 def _check_seed_objects(apps: Any, core: Any, namespace: str) -> None:
     deployments = {d.metadata.name: d for d in apps.list_namespaced_deployment(namespace).items}
-    assert sorted(deployments) == ["mastodon-sidekiq-default", "mastodon-sidekiq-other", "mastodon-streaming",
-                                   "mastodon-web"]
-    assert all(d.spec.replicas == 2 for d in deployments.values())
+    assert sorted(deployments) == ["mastodon-sidekiq-default", "mastodon-sidekiq-ingress", "mastodon-sidekiq-other",
+                                   "mastodon-sidekiq-scheduler", "mastodon-streaming", "mastodon-web"]
+    replicas = {name: d.spec.replicas for name, d in deployments.items()}
+    assert replicas.pop("mastodon-sidekiq-scheduler") == 1 and set(replicas.values()) == {2}
+    assert deployments["mastodon-sidekiq-scheduler"].spec.strategy.type == "Recreate"
 
     def container(name: str) -> Any:
         return deployments[name].spec.template.spec.containers[0]
@@ -227,6 +229,8 @@ def _check_seed_objects(apps: Any, core: Any, namespace: str) -> None:
     assert container("mastodon-sidekiq-default").command == ["bundle", "exec", "sidekiq", "-c", "20", "-q", "default"]
     assert container("mastodon-sidekiq-other").command == ["bundle", "exec", "sidekiq", "-c", "20", "-q", "mailers",
                                                            "-q", "pull", "-q", "push"]
+    assert container("mastodon-sidekiq-ingress").command[-4:] == ["-q", "ingress", "-q", "fasp"]
+    assert container("mastodon-sidekiq-scheduler").command[-2:] == ["-q", "scheduler"]
     assert env("mastodon-sidekiq-default")["DB_POOL"] == "20" and env("mastodon-sidekiq-other")["DB_POOL"] == "20"
     # The server writes 1024Mi back as 1Gi: compare quantities by value.
     requests = container("mastodon-sidekiq-other").resources.requests

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gitops_gen.cli import main
 from gitops_gen.errors import InputError
+from gitops_gen.generate.catalogue import OTP_SECRET, catalogue
 from gitops_gen.generate.secrets import (
     GENERATED_KEYS,
     SECRET_KEY_NAMES,
@@ -34,21 +35,65 @@ from gitops_gen.generate.secrets import (
     secret_objects,
     sops_config,
     sops_creation_rule,
+    streaming_keys,
     vapid_keys,
 )
+from gitops_gen.spec.load import parse_spec
+from gitops_gen.spec.secrets import GENERATED_KEY_NAMES
 
 AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 
 
 def test_catalogue_names_every_key_mastodon_needs_once() -> None:
     assert set(SECRET_KEY_NAMES) == {
-        "SECRET_KEY_BASE", "OTP_SECRET", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY",
+        "SECRET_KEY_BASE", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY",
         "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT",
         "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "DB_PASS", "REDIS_PASSWORD", "SMTP_LOGIN", "SMTP_PASSWORD",
     }
     assert len(SECRET_KEY_NAMES) == len(set(SECRET_KEY_NAMES))
     assert set(USER_KEYS) == {"DB_PASS", "REDIS_PASSWORD", "SMTP_LOGIN", "SMTP_PASSWORD"}
     assert all(key.option for key in SECRET_KEYS if key.source is Source.USER)
+
+
+def _catalogue(text: str) -> dict[str, tuple[Source, bool]]:
+    return {key.name: (key.source, key.optional) for key in catalogue(parse_spec(text))}
+
+
+MASTODON_4_3 = ("images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.3.8}\n"
+                "sidekiq:\n  - {name: all, queues: [default, push, ingress, mailers, pull, scheduler]}\n")
+
+
+def test_the_default_spec_has_the_default_catalogue_and_no_otp_secret_for_mastodon_4_4_and_later() -> None:
+    assert catalogue(parse_spec("")) == SECRET_KEYS
+    assert "OTP_SECRET" not in _catalogue("images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.4.0}\n")
+
+
+def test_mastodon_before_4_4_still_needs_a_generated_otp_secret() -> None:
+    keys = _catalogue(MASTODON_4_3)
+    assert keys["OTP_SECRET"] == (Source.GENERATED, False)
+    assert set(keys) == {*SECRET_KEY_NAMES, "OTP_SECRET"}
+    assert "OTP_SECRET" in generate_values(catalogue(parse_spec(MASTODON_4_3)))
+
+
+def test_s3_brings_its_required_credentials_and_extra_keys_follow_the_spec() -> None:
+    keys = _catalogue("mastodon:\n  s3: {bucket: media}\nsecrets:\n  extraKeys:\n    - ES_PASS\n"
+                      "    - {name: DEEPL_API_KEY, optional: true}\n    - SMTP_PASSWORD\n")
+    assert list(keys)[-4:] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ES_PASS", "DEEPL_API_KEY"]
+    assert keys["AWS_ACCESS_KEY_ID"] == keys["AWS_SECRET_ACCESS_KEY"] == keys["ES_PASS"] == (Source.USER, False)
+    assert keys["DEEPL_API_KEY"] == (Source.USER, True)
+    assert keys["SMTP_PASSWORD"] == (Source.USER, False)  # listed: now required
+    assert "AWS_ACCESS_KEY_ID" not in _catalogue("")
+
+
+def test_the_spec_refuses_extra_keys_that_gitops_gen_generates_and_agrees_with_the_catalogue_on_them() -> None:
+    generated = {key.name for key in (*SECRET_KEYS, OTP_SECRET) if key.source is Source.GENERATED}
+    assert generated == set(GENERATED_KEY_NAMES)
+
+
+def test_streaming_reads_only_the_database_and_redis_keys() -> None:
+    keys = catalogue(parse_spec("secrets:\n  extraKeys: [ES_PASS, DATABASE_URL, REDIS_SENTINEL_PASSWORD]\n"))
+    assert [key.name for key in streaming_keys(keys)] == [
+        "DB_PASS", "REDIS_PASSWORD", "DATABASE_URL", "REDIS_SENTINEL_PASSWORD"]
 
 
 def test_generate_values_covers_exactly_the_generated_keys() -> None:
@@ -200,3 +245,13 @@ def test_invalid_secret_name_or_namespace_is_an_error_with_exit_2(
 def test_bad_provider_parameters_are_refused_with_the_field_named(make: Any, message: str) -> None:
     with pytest.raises(InputError, match=message):
         make()
+
+
+def test_secrets_refuses_a_bad_spec_with_one_line_naming_the_file_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "gitops-gen.yaml").write_text("secrets:\n  extraKeys: [ES-PASS]\n")
+    assert main(["secrets", "--kubectl", "--repo", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    assert f"{tmp_path / 'gitops-gen.yaml'}:2: secrets.extraKeys[0].name:" in captured.err
+    assert [p.name for p in tmp_path.iterdir()] == ["gitops-gen.yaml"]

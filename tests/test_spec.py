@@ -32,9 +32,42 @@ def test_the_default_spec_file_matches_the_model_defaults() -> None:
 
 def test_the_seed_spec_is_accepted_as_written() -> None:
     spec = parse_spec(SEED_SPEC)
-    assert [w.name for w in spec.sidekiq] == ["default", "other"]
+    assert [w.name for w in spec.sidekiq] == ["default", "other", "ingress", "scheduler"]
     assert spec.kube_minor == 20
     assert spec.storage.system.nfs is not None and spec.storage.system.nfs.server == "192.0.2.129"
+
+
+def test_the_default_spec_runs_every_queue_of_mastodon_with_the_official_charts_weights() -> None:
+    (worker,) = parse_spec(default_spec_text()).sidekiq
+    assert [(queue.name, queue.weight) for queue in worker.queues] == [
+        ("default", 8), ("push", 6), ("ingress", 4), ("mailers", 2), ("pull", None), ("scheduler", None),
+        ("fasp", None)]
+
+
+def test_this_repositorys_own_spec_consumes_every_queue_and_runs_one_scheduler() -> None:
+    spec = parse_spec((PACKAGE.parent / "gitops-gen.yaml").read_text())
+    consumed = {queue.name for worker in spec.sidekiq for queue in worker.queues}
+    assert consumed >= {"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}
+    (scheduler,) = [worker for worker in spec.sidekiq if worker.runs_scheduler]
+    assert scheduler.replicas == 1
+    # The seed's split stays: one group for default, one for mailers, pull and push.
+    assert [[q.name for q in w.queues] for w in spec.sidekiq][:2] == [["default"], ["mailers", "pull", "push"]]
+
+
+ALL_BUT_FASP = "[default, push, ingress, mailers, pull, scheduler]"
+
+
+@pytest.mark.parametrize(("tag", "accepted"), [
+    ("v4.3.8", True), ("v4.2.0", True), ("v4.4.0", False), ("v4.5.0-beta.1", False), ("v4.6.6", False),
+    ("latest", False), ("nightly.2025-06-01", False)])
+def test_fasp_must_be_consumed_from_mastodon_4_4_and_for_tags_that_are_not_versions(tag: str, accepted: bool) -> None:
+    text = (f"images:\n  mastodon: {{repository: ghcr.io/mastodon/mastodon, tag: {tag}}}\n"
+            f"sidekiq:\n  - {{name: all, queues: {ALL_BUT_FASP}}}\n")
+    if accepted:
+        assert parse_spec(text).sidekiq[0].name == "all"
+    else:
+        with pytest.raises(GitopsGenError, match=r"^gitops-gen.yaml:3: sidekiq: no worker consumes the queue fasp "):
+            parse_spec(text)
 
 
 def test_the_shipped_json_schema_is_the_models_schema() -> None:
@@ -77,6 +110,20 @@ BAD_SPECS = [
      "gitops-gen.yaml:3: expose.loadBalancerNodes: '[2001:db8::10]' is not an IP address or a DNS name"),
     ("load balancer node with a port", "expose:\n  type: NodePort\n  loadBalancerNodes: [192.0.2.1, '192.0.2.2:313']\n",
      "gitops-gen.yaml:3: expose.loadBalancerNodes: '192.0.2.2:313' is not an IP address or a DNS name"),
+    ("queues no worker consumes", "sidekiq:\n  - name: a\n    queues: [default, push]\n  - name: b\n    queues: "
+     "[mailers, pull]\n", "gitops-gen.yaml:1: sidekiq: no worker consumes the queues ingress, scheduler, fasp of "
+     "Mastodon 4.6 (jobs there would never run); add them to a worker's queues: ingress, fasp (any worker); "
+     "scheduler (exactly one worker, with one replica)"),
+    ("the seed's old split, without ingress or scheduler", "images:\n  mastodon: {repository: "
+     "ghcr.io/mastodon/mastodon, tag: v4.3.8}\nsidekiq:\n  - {name: default, queues: [default]}\n"
+     "  - {name: other, queues: [mailers, pull, push]}\n", "gitops-gen.yaml:3: sidekiq: no worker consumes the "
+     "queues ingress, scheduler of Mastodon 4.3"),
+    ("extra secret key not an env var name", "secrets:\n  extraKeys: [ES_PASS, DEEPL-KEY]\n",
+     "gitops-gen.yaml:2: secrets.extraKeys[1].name: 'DEEPL-KEY' is not an environment variable name"),
+    ("extra secret key that gitops-gen generates", "secrets:\n  extraKeys:\n    - {name: OTP_SECRET}\n",
+     "gitops-gen.yaml:3: secrets.extraKeys[0].name: OTP_SECRET is one of the keys gitops-gen generates"),
+    ("extra secret key listed twice", "secrets:\n  extraKeys: [ES_PASS, {name: ES_PASS, optional: true}]\n",
+     "gitops-gen.yaml:2: secrets.extraKeys: ES_PASS is listed twice"),
     ("YAML that does not parse", "web:\n  replicas: [1,\nstreaming: {}\n", "gitops-gen.yaml:4:1: YAML does not parse"),
 ]
 

@@ -111,10 +111,11 @@ def test_a_misspelt_field_is_rejected_by_server_side_apply_but_pruned_by_a_plain
     assert "dependOn" not in live["spec"]
 
 
-def _run_printed(command: str, cluster: Cluster, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+def _run_printed(command: str, cluster: Cluster, cwd: Path, shell: str = "bash",
+                 **variables: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key not in SECRET_KEY_NAMES}
     env.update(KUBECONFIG=str(cluster.kubeconfig), **variables)
-    return subprocess.run(["bash", "-c", command], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    return subprocess.run([shell, "-c", command], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
 def test_printed_kubectl_command_creates_the_secret_every_rendered_workload_references_completely(

@@ -114,7 +114,7 @@ def spec_text(version: str, overlays: Iterable[str]) -> str:
         f"images:\n  mastodon: {{repository: {MAIN_IMAGE}, tag: {version}}}\n"
         f"  streaming: {{repository: {STREAMING_IMAGE}, tag: {version}}}\n"
         "sidekiq:\n"
-        "  - {name: default, queues: [default, push, ingress, pull, mailers], concurrency: 10}\n"
+        "  - {name: default, queues: [default, push, ingress, pull, mailers, fasp], concurrency: 10}\n"
         "  - {name: scheduler, queues: [scheduler], concurrency: 5}\n"
         "overlays:\n" + "".join(f"  {env}: {{namespace: mastodon-{env}}}\n" for env in overlays)
     )

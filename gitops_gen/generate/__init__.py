@@ -1,5 +1,5 @@
 """Generation: spec -> Kubernetes objects (``manifests``), objects -> the files of a Kustomize tree (``tree``),
-and the secrets catalogue with its providers (``secrets``).
+the secrets catalogue of a spec (``catalogue``) and its providers (``secrets``).
 
 May import: ``spec``, ``errors``, ``yamlio``. Pure: ``tree`` writes files only when ``write`` is called, and
 nothing here imports ``git``, ``kube``, ``drift`` or the CLI.

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
-from gitops_gen.spec import SPEC_FILE
+from gitops_gen.spec import SPEC_FILE, versions
 from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
 
 
@@ -85,7 +85,25 @@ def _semantic_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
     if spec.storage.system.nfs and spec.mastodon.s3:
         problems.append((("storage", "system", "nfs"), "NFS storage and mastodon.s3 exclude each other: media go "
                                                        "to one of them"))
+    # Last: a more precise sidekiq problem above (a second scheduler, too many replicas) comes first.
+    problems += _unconsumed_queues(spec)
     return problems
+
+
+def _unconsumed_queues(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Mastodon's config/sidekiq.yml sets ``listened_queues_only``: a queue no worker names is never worked off."""
+    tag = spec.images.mastodon.tag
+    consumed = {queue.name for worker in spec.sidekiq for queue in worker.queues}
+    missing = [queue for queue in versions.sidekiq_queues(tag) if queue not in consumed]
+    if not missing:
+        return []
+    anywhere = [queue for queue in missing if queue != "scheduler"]
+    fix = [f"{', '.join(anywhere)} (any worker)"] if anywhere else []
+    if "scheduler" in missing:
+        fix.append("scheduler (exactly one worker, with one replica)")
+    return [(("sidekiq",), f"no worker consumes the queue{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                           f"of {versions.describe(tag)} (jobs there would never run); add them to a worker's "
+                           f"queues: {'; '.join(fix)}")]
 
 
 def validate_drift_section(data: dict[str, Any], source: str,

@@ -10,32 +10,21 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from gitops_gen.images import reference as images
 from gitops_gen.quantity import is_valid_resource_quantity
+from gitops_gen.spec.base import DNS1123_LABEL as DNS1123_LABEL
+from gitops_gen.spec.base import SPEC_CONFIG, DnsLabel
+from gitops_gen.spec.secrets import Secrets
+from gitops_gen.spec.versions import SIDEKIQ_QUEUE_WEIGHTS, SIDEKIQ_QUEUES
 
 DEFAULT_MASTODON_VERSION = "v4.6.6"
 DEFAULT_KUBE_VERSION = "1.36"
 MAIN_IMAGE = images.MASTODON_IMAGE
 STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
-SIDEKIQ_QUEUES = ("default", "push", "ingress", "mailers", "pull", "scheduler")
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
-def _dns_label(value: str) -> str:
-    if not DNS1123_LABEL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)")
-    return value
 
 
 def _domain(value: str) -> str:
@@ -50,7 +39,6 @@ def _quantity(value: str | int | float) -> str:
     return str(value)
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 # Image names and tags by the OCI distribution grammar, the same code bump-image validates with.
 ImageName = Annotated[str, AfterValidator(images.validate_name)]
 ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
@@ -61,8 +49,7 @@ Replicas = Annotated[int, Field(strict=True, ge=0)]
 
 
 class _Model(BaseModel):
-    # camelCase in YAML, snake_case in Python; unknown keys are errors (a typo must not pass silently).
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = SPEC_CONFIG
 
 
 class ResourceList(_Model):
@@ -191,7 +178,9 @@ class SidekiqWorker(_Model):
 
 
 def _default_workers() -> list[SidekiqWorker]:
-    return [SidekiqWorker(name="default", queues=[Queue(name=q) for q in SIDEKIQ_QUEUES], concurrency=10)]
+    # Every queue of the newest Mastodon, weighted as the official chart weighs them.
+    queues = [Queue(name=name, weight=weight) for name, weight in SIDEKIQ_QUEUE_WEIGHTS]
+    return [SidekiqWorker(name="default", queues=queues, concurrency=10)]
 
 
 class Nfs(_Model):
@@ -284,33 +273,6 @@ class GitOps(_Model):
     revision: str = "main"
     argocd: ArgoCDSettings = ArgoCDSettings()
     flux: FluxSettings = FluxSettings()
-
-
-class ExternalSecretsSettings(_Model):
-    store: str
-    store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
-    remote_key_prefix: str = ""
-
-
-class SopsSettings(_Model):
-    age_recipients: Annotated[list[str], Field(min_length=1)]
-
-    @field_validator("age_recipients")
-    @classmethod
-    def _public_keys(cls, value: list[str]) -> list[str]:
-        for recipient in value:
-            if not re.fullmatch(r"age1[0-9a-z]{50,}", recipient):
-                raise ValueError(f"{recipient!r} is not an age public key (age1...); never put a private key here")
-        return value
-
-
-class Secrets(_Model):
-    """Where the Secret the workloads read comes from; its values are never written into the repository."""
-
-    provider: Literal["existing", "external-secrets", "sops"] = "existing"
-    name: DnsLabel | None = None  # default: <name>-secrets
-    external_secrets: ExternalSecretsSettings | None = None
-    sops: SopsSettings | None = None
 
 
 class DriftIgnoreRule(_Model):

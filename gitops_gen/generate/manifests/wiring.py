@@ -7,6 +7,7 @@ only maps the spec onto them.
 from __future__ import annotations
 
 from gitops_gen.generate import secrets
+from gitops_gen.generate.catalogue import catalogue
 from gitops_gen.generate.manifests import drift_job, drift_workflow, migrations, stages, sync
 from gitops_gen.generate.manifests.common import KubeObject
 from gitops_gen.generate.manifests.environment import workloads
@@ -29,7 +30,7 @@ def provider(spec: Spec) -> secrets.SecretsProvider:
 def secret_objects(spec: Spec, overlay: str) -> list[KubeObject]:
     """What the overlay carries to bring the Secret (an ExternalSecret), never a Secret with values. It is an
     ordinary object, ordered before the migration by its component (``stages.py``), never a hook."""
-    objects = secrets.secret_objects(provider(spec), spec.overlay_namespace(overlay))
+    objects = secrets.secret_objects(provider(spec), spec.overlay_namespace(overlay), catalogue(spec))
     for obj in objects:
         obj["metadata"].pop("namespace", None)  # the overlay's kustomization sets it
     return objects

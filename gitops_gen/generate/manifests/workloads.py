@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitops_gen.generate.catalogue import catalogue
 from gitops_gen.generate.manifests.common import (
     MASTODON_UID,
     SYSTEM_MOUNT,
@@ -16,7 +17,7 @@ from gitops_gen.generate.manifests.common import (
     selector_labels,
 )
 from gitops_gen.generate.manifests.stages import SERVICE_ACCOUNT_COMPONENT
-from gitops_gen.generate.secrets import secret_env
+from gitops_gen.generate.secrets import secret_env, streaming_keys
 from gitops_gen.spec.model import SidekiqWorker, Spec
 
 WEB_PORT = 3000
@@ -38,10 +39,12 @@ def env_sources(spec: Spec) -> list[KubeObject]:
     return [{"configMapRef": {"name": names(spec).config}}]
 
 
-def with_secrets(spec: Spec, env: list[KubeObject]) -> list[KubeObject]:
-    """``env`` plus every key of the Secret by ``secretKeyRef``: a missing required key stops the pod with a
-    clear event instead of starting Mastodon half-configured. The same list goes to every process."""
-    return [*secret_env(names(spec).secret), *env]
+def with_secrets(spec: Spec, env: list[KubeObject], *, streaming: bool = False) -> list[KubeObject]:
+    """``env`` plus the keys of the Secret by ``secretKeyRef``: a missing required key stops the pod with a
+    clear event instead of starting Mastodon half-configured. Rails processes (web, sidekiq, the Jobs) get the
+    spec's whole catalogue; ``streaming`` only the keys the streaming server reads (database and Redis)."""
+    keys = catalogue(spec)
+    return [*secret_env(names(spec).secret, streaming_keys(keys) if streaming else keys), *env]
 
 
 def _container_security() -> KubeObject:
@@ -114,7 +117,7 @@ def streaming(spec: Spec) -> KubeObject:
         "image": _image(spec, "streaming"),
         "envFrom": env_sources(spec),
         "env": with_secrets(spec, [{"name": "BIND", "value": bind_address(spec, uri=False)},
-                                   {"name": "PORT", "value": str(STREAMING_PORT)}]),
+                                   {"name": "PORT", "value": str(STREAMING_PORT)}], streaming=True),
         "ports": [{"name": "streaming", "containerPort": STREAMING_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 10},
         "livenessProbe": {**probe, "periodSeconds": 30, "timeoutSeconds": 5},
