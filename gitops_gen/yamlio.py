@@ -36,16 +36,52 @@ def _round_trip() -> YAML:
     return yaml
 
 
+# Bounds on a document people write by hand: a YAML alias "bomb" (a few hundred bytes whose aliases expand to
+# billions of values) or a pathological nesting must be refused at once, not expanded into gigabytes.
+MAX_DOCUMENT_BYTES = 1_000_000
+MAX_VALUES = 100_000
+MAX_DEPTH = 100
+
+
 def load_round_trip(text: str, source: str) -> Any:
-    """Parse ``text`` keeping comments and layout; raise ``YamlSyntaxError`` naming ``source``."""
+    """Parse ``text`` keeping comments and layout; raise ``YamlSyntaxError`` naming ``source``.
+
+    The document is refused when it is larger than ``MAX_DOCUMENT_BYTES``, nests deeper than ``MAX_DEPTH``, or
+    its aliases expand to more than ``MAX_VALUES`` values, so that ``to_plain`` and ``line_numbers`` stay cheap.
+    """
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise YamlSyntaxError(f"{source}: {len(text)} characters is larger than a spec can be "
+                              f"({MAX_DOCUMENT_BYTES}): is this the right file?")
     try:
-        return _round_trip().load(text)
+        document = _round_trip().load(text)
+    except RecursionError:
+        raise YamlSyntaxError(f"{source}: YAML nests too deeply to read (more than {MAX_DEPTH} levels)") from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise YamlSyntaxError(f"{where}: YAML does not parse: {error.problem or error.context}") from error
     except YAMLError as error:
         raise YamlSyntaxError(f"{source}: YAML does not parse: {error}") from error
+    _check_expansion(document, source)
+    return document
+
+
+def _check_expansion(document: Any, source: str) -> None:
+    """Count the values the document holds with every alias expanded, without expanding anything."""
+    budget = MAX_VALUES
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        node, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise YamlSyntaxError(f"{source}: its aliases expand to more than {MAX_VALUES} values; write the values "
+                                  "out instead of repeating anchors")
+        if depth > MAX_DEPTH:
+            raise YamlSyntaxError(f"{source}: YAML nests too deeply to read (more than {MAX_DEPTH} levels)")
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
 
 
 def dump_round_trip(data: Any) -> str:

@@ -38,3 +38,28 @@ def test_a_generated_file_replaced_by_a_directory(tmp_path: Path) -> None:
 def test_drift_refuses_numbers_it_cannot_use_before_any_work(tmp_path: Path, option: tuple[str, str]) -> None:
     done = _gitops_gen("drift", *option, "--kubeconfig", str(tmp_path / "none"), cwd=tmp_path)
     assert done.returncode == 2 and option[0] in done.stderr and "Traceback" not in done.stderr
+
+
+def _alias_bomb(levels: int = 7, width: int = 10) -> str:
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("case", "content", "expected"), [
+    ("alias bomb", _alias_bomb().encode(), "aliases expand to more than"),
+    ("latin-1", "mastodon:\n  localDomain: caf\xe9.example\n".encode("latin-1"), "is not UTF-8 text"),
+    ("utf-16", "name: mastodon\n".encode("utf-16"), "is not UTF-8 text"),
+    ("5,000 levels deep", ("name: " + "[" * 5000 + "]" * 5000 + "\n").encode(), "nests too deeply"),
+])
+def test_a_hostile_spec_is_refused_with_one_line(tmp_path: Path, case: str, content: bytes, expected: str) -> None:
+    (tmp_path / "gitops-gen.yaml").write_bytes(content)
+    done = _gitops_gen("init", ".", cwd=tmp_path)  # the 120 s timeout fails the test if the bomb goes off
+    _one_line_exit_2(done)
+    assert expected in done.stderr and "gitops-gen.yaml" in done.stderr, done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["gitops-gen.yaml"]  # nothing written
+
+
+def test_a_directory_argument_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "repo").write_text("not a directory\n")
+    _one_line_exit_2(_gitops_gen("init", "repo", cwd=tmp_path))

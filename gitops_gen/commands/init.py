@@ -27,12 +27,12 @@ def init(
     # Imported here, not at the top: `gitops-gen --help` must not pay for pydantic, GitPython or the generator.
     from gitops_gen import git
     from gitops_gen.generate import tree
-    from gitops_gen.spec.load import parse_spec
+    from gitops_gen.spec.load import parse_spec, read_spec_text
 
     root = directory.resolve()
     spec_file = root / SPEC_FILE
     new_spec = not spec_file.exists()
-    spec_text = default_spec_text() if new_spec else spec_file.read_text(encoding="utf-8")
+    spec_text = default_spec_text() if new_spec else read_spec_text(spec_file)
     spec = parse_spec(spec_text, str(spec_file))
 
     existed, had_repo = root.exists(), root.exists() and git.is_repo(root)

@@ -19,8 +19,19 @@ from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
 
 def load_spec(path: Path) -> Spec:
     """Read and validate a spec file; raise ``SpecError`` naming the file, line and field of the first problem."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    return parse_spec(text, str(path))
+    return parse_spec(read_spec_text(path) if path.exists() else "", str(path))
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of a spec file; ``SpecError`` (one line, what to do) when it is no readable UTF-8 file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise SpecError(str(path), "is a directory, not a file: move it away and run gitops-gen init again") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(str(path), f"is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
+    except OSError as error:
+        raise SpecError(str(path), f"cannot be read ({error.strerror}): check its permissions") from None
 
 
 def parse_spec(text: str, source: str = SPEC_FILE) -> Spec:
