@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import tarfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_gen.atomicfile import write_atomic
 from gitops_gen.errors import RepoError
 
 try:
@@ -136,6 +138,46 @@ def uncommitted(directory: Path, paths: Iterable[Path]) -> list[str]:
         if record[0] in "RC":
             next(records, None)
     return sorted(dirty)
+
+
+def saved_index(directory: Path) -> bytes | None:
+    """The index file as it is now (None: there is none yet), for ``restore_index`` after an undo."""
+    path = Path(_open(directory).index.path)
+    return path.read_bytes() if path.exists() else None
+
+
+def restore_index(directory: Path, saved: bytes | None) -> None:
+    """Put back an index saved by ``saved_index``: what the user had staged is staged again, exactly."""
+    path = Path(_open(directory).index.path)
+    if saved is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomic(path, saved)
+
+
+@contextlib.contextmanager
+def exclusive(directory: Path, *, wait: float = 60.0) -> Iterator[None]:
+    """Hold the repository's gitops-gen lock (``<git dir>/gitops-gen.lock``, an flock) while writing.
+
+    Two commands that edit the same repository at once would each plan from what the other is about to
+    change; the second waits up to ``wait`` seconds, then plans from what the first committed.
+    """
+    path = Path(_open(directory).common_dir) / "gitops-gen.lock"
+    with path.open("a") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RepoError(f"another gitops-gen has been writing to {top_level(directory)} for "
+                                    f"{wait:g}s ({path} is locked): wait for it, then run the command again") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def head_commit(directory: Path) -> str | None:

@@ -96,6 +96,22 @@ def test_a_push_the_remote_refuses_undoes_the_commit(
     assert git(bare, "rev-parse", "main") == remote_head
 
 
+def test_a_refused_push_leaves_what_the_user_had_staged_staged(
+    setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree, bare, _ = setup
+    hook = bare / "hooks/pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    (tree / "staged.txt").write_text("work in progress\n")
+    git(tree, "add", "staged.txt")
+    before = git(tree, "status", "--porcelain")
+
+    assert main([*PUSH_BUMP, "--repo", str(tree)]) == 2
+
+    assert git(tree, "status", "--porcelain") == before == "A  staged.txt\n"
+
+
 def test_push_without_an_upstream_is_refused_and_nothing_is_committed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -89,8 +89,10 @@ def bump_image(
     tree = repo_dir.resolve()
     if not git.is_repo(tree):
         raise RepoError(f"{tree} is not inside a git repository: bump-image only edits committed trees")
-    overlays = choose_overlays(tree, overlay or [], every)
-    plan = plan_bump(tree, overlays, images, request)
-    if not allow_downgrade:
-        refuse_downgrades(plan.changes)
-    return report_and_carry_out(tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push)
+    # Planned and carried out under the repository lock: a concurrent bump waits, then plans from our commit.
+    with git.exclusive(tree):
+        overlays = choose_overlays(tree, overlay or [], every)
+        plan = plan_bump(tree, overlays, images, request)
+        if not allow_downgrade:
+            refuse_downgrades(plan.changes)
+        return report_and_carry_out(tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push)

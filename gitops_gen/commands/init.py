@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from importlib.resources import files
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, InputError
 from gitops_gen.spec import SPEC_FILE
 
 
@@ -26,16 +27,27 @@ def init(
     """Generate base/ and overlays/<env>/ from gitops-gen.yaml (written with defaults if missing), and commit."""
     # Imported here, not at the top: `gitops-gen --help` must not pay for pydantic, GitPython or the generator.
     from gitops_gen import git
+
+    root = directory.resolve()
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root} is a file: name a directory for the repository (it is created if missing)")
+    had_repo = root.exists() and git.is_repo(root)
+    # Read, planned, written and committed under the repository lock: a concurrent run waits for this one.
+    with git.exclusive(root) if had_repo else contextlib.nullcontext():
+        return _generate(root, force=force, no_commit=no_commit, had_repo=had_repo)
+
+
+def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
+    from gitops_gen import git
     from gitops_gen.generate import tree
     from gitops_gen.spec.load import parse_spec, read_spec_text
 
-    root = directory.resolve()
     spec_file = root / SPEC_FILE
     new_spec = not spec_file.exists()
     spec_text = default_spec_text() if new_spec else read_spec_text(spec_file)
     spec = parse_spec(spec_text, str(spec_file))
 
-    existed, had_repo = root.exists(), root.exists() and git.is_repo(root)
+    existed = root.exists()
     origin = git.remote_url(root) if existed else None
     plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     if new_spec:

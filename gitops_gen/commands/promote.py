@@ -51,8 +51,9 @@ def promote(
     tree = repo_dir.resolve()
     if not git.is_repo(tree):
         raise RepoError(f"{tree} is not inside a git repository: promote only edits committed trees")
-    origin = choose_overlays(tree, [source], False)[0]
-    plan = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)
-    return report_and_carry_out(
-        tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push, extra={"source": source}
-    )
+    with git.exclusive(tree):  # see bump-image: plan and commit under the repository lock
+        origin = choose_overlays(tree, [source], False)[0]
+        plan = plan_promote(tree, origin, choose_overlays(tree, targets, False), image or None)
+        return report_and_carry_out(
+            tree, plan, message, dry_run=dry_run, commit=not no_commit, push=push, extra={"source": source}
+        )

@@ -173,6 +173,7 @@ def refuse_uncommitted(tree: Path, plan: Plan) -> None:
 def carry_out(tree: Path, plan: Plan, *, message: str, commit: bool, push: bool) -> Outcome:
     """Write the plan's files, then commit (and push) them; on any failure undo everything and re-raise."""
     original_head = git.head_commit(tree)
+    original_index = git.saved_index(tree)
     written: list[FileChange] = []
     staged = False
     committed: str | None = None
@@ -191,6 +192,8 @@ def carry_out(tree: Path, plan: Plan, *, message: str, commit: bool, push: bool)
         return Outcome(committed, pushed)
     except BaseException:  # including Ctrl-C: never leave a half-done change behind, then let it propagate
         _roll_back(tree, written, staged=staged, committed=committed, original_head=original_head)
+        if committed is not None:
+            git.restore_index(tree, original_index)  # the undo reset the index: what the user staged is back
         raise
 
 
