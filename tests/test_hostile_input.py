@@ -63,3 +63,28 @@ def test_a_hostile_spec_is_refused_with_one_line(tmp_path: Path, case: str, cont
 def test_a_directory_argument_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "repo").write_text("not a directory\n")
     _one_line_exit_2(_gitops_gen("init", "repo", cwd=tmp_path))
+
+
+def test_symlinked_overlays_leading_outside_are_never_written_through(tmp_path: Path) -> None:
+    assert _gitops_gen("init", "repo", cwd=tmp_path).returncode == 0
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    outside.mkdir()
+    (repo / "overlays").rename(outside / "overlays")
+    (repo / "overlays").symlink_to(outside / "overlays")
+    before = {path: path.read_bytes() for path in (outside / "overlays").rglob("*") if path.is_file()}
+    spec = repo / "gitops-gen.yaml"
+    spec.write_text(spec.read_text().replace("web: {replicas: 1}", "web: {replicas: 2}"))
+
+    for args in (("init", "."), ("bump-image", "--tag", "v4.6.9", "--overlay", "production")):
+        done = _gitops_gen(*args, cwd=repo)
+        _one_line_exit_2(done)
+        assert "symbolic link" in done.stderr
+    assert {path: path.read_bytes() for path in (outside / "overlays").rglob("*") if path.is_file()} == before
+
+
+def test_a_generated_file_holding_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    assert _gitops_gen("init", "repo", cwd=tmp_path).returncode == 0
+    (tmp_path / "repo" / "base" / "web.yaml").write_bytes(b"\xff\xfe broken\n")
+    done = _gitops_gen("init", "repo", cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert "web.yaml is not UTF-8 text" in done.stderr

@@ -262,8 +262,7 @@ def plan(spec: Spec, root: Path, *, force: bool = False, repo_url: str | None = 
     foreign: list[str] = []
 
     for file in generated:
-        target = root / file.path
-        current = target.read_text(encoding="utf-8") if target.exists() else None
+        current = _current_text(root, file.path)
         documents = _documents(file) if file.is_yaml else []
         if current is not None and file.is_yaml:
             documents = _merge_user_parts(file.path, documents, current, is_ours)
@@ -295,6 +294,23 @@ def plan(spec: Spec, root: Path, *, force: bool = False, repo_url: str | None = 
             + ": move the change into gitops-gen.yaml, or run `gitops-gen init --force` to overwrite it"
         )
     return result
+
+
+def _current_text(root: Path, relative: str) -> str | None:
+    """What a generated path holds now (None: nothing); ``InputError`` for a path init must not write through."""
+    target = root / relative
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"{target} leads outside the repository (through a symbolic link, to {target.resolve()}): "
+                         "gitops-gen writes only inside it; replace the link with a directory")
+    if target.is_dir():
+        raise InputError(f"{target} is a directory where gitops-gen writes a file: move it away")
+    if not target.exists():
+        return None
+    try:
+        return target.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{target} is not UTF-8 text, so it was not written by gitops-gen: move it away, or "
+                         "run `gitops-gen init --force` to replace it") from None
 
 
 def _ownership(root: Path, wanted: set[str]) -> Callable[[str, Any], bool]:

@@ -41,6 +41,9 @@ def find_overlays(tree: Path) -> dict[str, Overlay]:
     for directory in sorted(base.iterdir()):
         for file_name in KUSTOMIZATION_FILES:
             if (directory / file_name).is_file():
+                if not (directory / file_name).resolve().is_relative_to(tree.resolve()):
+                    raise InputError(f"{directory / file_name} leads outside {tree} (through a symbolic link): "
+                                     "gitops-gen edits only files inside the repository")
                 found[directory.name] = Overlay(directory.name, directory / file_name)
                 break
     return found
