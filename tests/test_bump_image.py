@@ -239,3 +239,28 @@ def test_a_floating_tag_is_refused_unless_allowed(tree: Path, tag: str, capsys: 
     assert "is not a version" in capsys.readouterr().err and snapshot(tree) == before
     assert bump(tree, "--tag", tag, "--overlay", "production", "--allow-floating") == 0
     assert f"newTag: {tag}" in (tree / PRODUCTION).read_text()
+
+
+@pytest.mark.parametrize("template", ["{overlay.__class__}", "{old[0]}", "{new!r}", "{image:>40}"])
+def test_a_message_template_may_use_only_the_plain_placeholders(tree: Path, template: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(tree)
+    assert bump(tree, "--tag", "v4.3.1", "--overlay", "production", "--message", template) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("not a plain placeholder" in err or "unknown field" in err)
+    assert snapshot(tree) == before
+
+
+def test_a_family_bump_refuses_an_overlay_that_lacks_one_of_the_images(tree: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tree / PRODUCTION
+    text = path.read_text()
+    start = text.index(f"- name: {STREAMING_IMAGE}")
+    path.write_text(text[:start] + text[text.index("\n", text.index("newTag", start)) + 1:])
+    commit_all(tree, "production without a streaming entry")
+    before = snapshot(tree)
+    assert bump(tree, "--tag", "v4.3.1", "--overlay", "production") == 2
+    err = capsys.readouterr().err
+    assert f"no images entry for {STREAMING_IMAGE}" in err and "move together" in err and "--image" in err
+    assert snapshot(tree) == before
+    assert bump(tree, "--tag", "v4.3.1", "--overlay", "production", "--image", MAIN_IMAGE) == 0

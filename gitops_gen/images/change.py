@@ -93,6 +93,10 @@ def plan_bump(tree: Path, overlays: Sequence[Overlay], images: Sequence[str] | N
         _refuse_near_misses(selection, read, tree)
         if images and selection.missing:
             raise InputError(_missing_message(read, selection.missing[0], tree))
+        if not images and selection.matched and selection.missing:
+            # The Mastodon images are one release: moving one of them alone would run web and streaming apart.
+            raise InputError(_missing_message(read, selection.missing[0], tree)
+                             + f" (the {FAMILY_LABEL} images move together), or pass --image NAME to move one image")
         if not selection.matched:
             family = f"the {FAMILY_LABEL} images ({', '.join(MASTODON_FAMILY)})"
             raise InputError(_missing_message(read, family, tree, suggest=MASTODON_FAMILY[0]))

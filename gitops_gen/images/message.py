@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping, Sequence
 
 from gitops_gen.errors import InputError
@@ -18,14 +19,20 @@ def image_label(changes: Sequence[EntryChange]) -> str:
 
 
 def render_message(template: str, values: Mapping[str, str]) -> str:
-    """Fill a ``--message`` template; an unknown ``{field}`` is an ``InputError`` that lists the known ones."""
+    """Fill a ``--message`` template with the plain placeholders ``values`` names; anything else (an unknown
+    ``{field}``, ``{overlay.__class__}``, ``{old[0]}``, ``{new!r}``) is an ``InputError`` listing the known ones."""
     known = ", ".join("{" + key + "}" for key in values)
     try:
-        return template.format_map(dict(values))
-    except KeyError as error:
-        raise InputError(f"--message: unknown field {{{error.args[0]}}}; use {known}") from error
-    except (ValueError, IndexError) as error:
+        fields = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template)
+                  if field is not None]
+    except ValueError as error:
         raise InputError(f"--message: {error}; use {known} and double {{{{ }}}} for literal braces") from error
+    for field, spec, conversion in fields:
+        if field not in values or spec or conversion:
+            written = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            what = "unknown field" if field not in values else "not a plain placeholder"
+            raise InputError(f"--message: {what} {written}; use {known}")
+    return template.format_map(dict(values))
 
 
 def commit_message(template: str, changes: Sequence[EntryChange], extra: Mapping[str, str] | None = None) -> str:
