@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -39,8 +40,61 @@ def render_text(directory: Path) -> str:
         raise KustomizeError(f"cannot run {command[0]}: {error.strerror}") from error
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise KustomizeError(f"kustomize failed on {directory}: {reason}")
+        raise KustomizeError(f"kustomize failed on {directory}: {redact_secret_literals(reason, directory)}")
     return done.stdout
+
+
+# Shorter values would blank out ordinary words of the message; a real secret is longer than this.
+_MIN_REDACTED = 3
+
+
+def redact_secret_literals(message: str, directory: Path) -> str:
+    """``message`` with every secretGenerator value of the tree at ``directory`` replaced by ``<redacted>``.
+
+    kustomize quotes a generator's literals in its errors (``literal sources [DB_PASS=...]``); its message must
+    not carry them into a CI log. The kustomizations reachable through local ``resources`` and ``components``
+    are read, and so are the ``envs`` files of their secretGenerators.
+    """
+    values = sorted(_secret_values(directory), key=len, reverse=True)
+    for value in values:
+        message = message.replace(value, "<redacted>")
+    return message
+
+
+def _secret_values(directory: Path, seen: set[Path] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    directory = directory.resolve()
+    if directory in seen or len(seen) > 200:
+        return set()
+    seen.add(directory)
+    document = next((_load_quietly(directory / name) for name in ("kustomization.yaml", "kustomization.yml",
+                                                                  "Kustomization") if (directory / name).is_file()),
+                    None)
+    if not isinstance(document, dict):
+        return set()
+    found: set[str] = set()
+    for generator in document.get("secretGenerator") or []:
+        if not isinstance(generator, dict):
+            continue
+        lines = [str(item) for item in generator.get("literals") or []]
+        for env_file in generator.get("envs") or []:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                lines += (directory / str(env_file)).read_text(encoding="utf-8").splitlines()
+        for line in lines:
+            value = line.partition("=")[2] if "=" in line else line  # a malformed literal is all value
+            if len(value.strip()) >= _MIN_REDACTED:
+                found.add(value.strip())
+    for entry in [*(document.get("resources") or []), *(document.get("components") or [])]:
+        if isinstance(entry, str) and (directory / entry).is_dir():
+            found |= _secret_values(directory / entry, seen)
+    return found
+
+
+def _load_quietly(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
 
 
 def load_objects(text: str, source: str) -> list[KubeObject]:

@@ -88,3 +88,19 @@ def test_a_generated_file_holding_bytes_that_are_not_utf8(tmp_path: Path) -> Non
     done = _gitops_gen("init", "repo", cwd=tmp_path)
     _one_line_exit_2(done)
     assert "web.yaml is not UTF-8 text" in done.stderr
+
+
+def test_a_kustomize_error_never_shows_secret_generator_values(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlays" / "production"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text(
+        "secretGenerator:\n- name: s\n  literals:\n  - DB_PASS=hunter2-Zebra42\n  - hunter3-no-equals\n"
+        "  envs: [more.env]\n")
+    (overlay / "more.env").write_text("SMTP_PASSWORD=from-an-env-file-Q9\n")
+    for args in (["init"], ["add", "-A"], ["commit", "-q", "-m", "tree"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    done = _gitops_gen("drift", "--overlay", "production", "--kubeconfig", str(tmp_path / "none"), cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert "kustomize failed" in done.stderr and "<redacted>" in done.stderr
+    for secret in ("hunter2-Zebra42", "hunter3-no-equals", "from-an-env-file-Q9"):
+        assert secret not in done.stderr
