@@ -262,3 +262,18 @@ def test_quantities_written_as_numbers_match_the_servers_canonical_text() -> Non
     desired["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = 0.25
     assert paths(drift.compare(desired, live_copy(), SCHEMA, Policy())) == [
         "spec.template.spec.containers[name=web].resources.requests.cpu"]
+
+
+def test_a_client_side_apply_of_git_s_secret_is_not_drift() -> None:
+    # Created by server-side apply, later `kubectl apply` (client-side) of a manifest that spells out the
+    # server's default `type: Opaque`: kubectl applying git's objects is a sync, not a hand edit.
+    desired = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
+               "data": {"A": "YQ=="}}
+    live = {**copy.deepcopy(desired), "type": "Opaque"}
+    live["metadata"]["managedFields"] = [
+        {"manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "fieldsV1": {"f:data": {"f:A": {}}}},
+        {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
+         "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration":
+                                                           {}}}, "f:type": {}}},
+    ]
+    assert drift.compare(desired, live, SCHEMA, Policy(secret_values=True)) == ()

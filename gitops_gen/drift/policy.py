@@ -13,8 +13,10 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 INSTANCE = "app.kubernetes.io/instance"
 TRACKING_LABELS = (MANAGED_BY, INSTANCE)
 
-# Field managers that apply git's state: Argo CD, Flux, kubectl server-side apply, gitops-gen itself.
-DEFAULT_SYNC_MANAGERS = frozenset({"argocd-controller", "kustomize-controller", "kubectl", "gitops-gen"})
+# Field managers that apply git's state: Argo CD, Flux, kubectl (server-side and client-side apply), gitops-gen.
+DEFAULT_SYNC_MANAGERS = frozenset({
+    "argocd-controller", "kustomize-controller", "kubectl", "kubectl-client-side-apply", "gitops-gen",
+})
 # Kubernetes' own components: what they write (status, bookkeeping, allocations) is never drift.
 DEFAULT_CONTROLLER_MANAGERS = frozenset({
     "kube-controller-manager", "kube-scheduler", "kubelet", "kube-apiserver", "cloud-controller-manager",
