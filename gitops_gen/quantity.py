@@ -9,6 +9,8 @@ imports nothing else from the client.
 from __future__ import annotations
 
 import importlib.util
+import math
+import re
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -41,9 +43,19 @@ def parse_quantity(value: str | int | float) -> Decimal:
     return parsed
 
 
+# The shape the API server accepts (resource.Quantity's grammar: a decimal number, then a binary or decimal SI
+# suffix or an exponent). The Python client's parser is laxer — it hands the number to Decimal(), which also
+# takes "Infinity", "1_000" and spaces — so the text must have this shape before the parser reads its value.
+_QUANTITY_SHAPE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[KMGTPE]i|[mkMGTPE]|[eE][+-]?[0-9]+)?")
+
+
 def is_valid_resource_quantity(value: object) -> bool:
-    """A quantity that a container's requests or limits accept: parseable and not negative."""
+    """A quantity that a container's requests or limits accept: the API server's shape, and not negative."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if isinstance(value, str) and not _QUANTITY_SHAPE.fullmatch(value):
         return False
     try:
         return parse_quantity(value) >= 0

@@ -104,3 +104,27 @@ def test_a_kustomize_error_never_shows_secret_generator_values(tmp_path: Path) -
     assert "kustomize failed" in done.stderr and "<redacted>" in done.stderr
     for secret in ("hunter2-Zebra42", "hunter3-no-equals", "from-an-env-file-Q9"):
         assert secret not in done.stderr
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("web:\n  resources: {requests: {cpu: .inf}}\n", "web.resources.requests.cpu"),
+    ("web:\n  resources: {requests: {memory: Infinity}}\n", "web.resources.requests.memory"),
+    ("web:\n  resources: {requests: {memory: '1_000'}}\n", "web.resources.requests.memory"),
+    ("web:\n  resources: {limits: {memory: ' 1Gi'}}\n", "web.resources.limits.memory"),
+    ("mastodon:\n  extraEnv: {'A=B': x}\n", "mastodon.extraEnv"),
+    ("mastodon:\n  extraEnv: {'': x}\n", "mastodon.extraEnv"),
+    ("mastodon:\n  extraEnv: {'HAS SPACE': x}\n", "mastodon.extraEnv"),
+    ("mastodon:\n  extraEnv: {SECRET_KEY_BASE: plain-text-in-git}\n", "mastodon.extraEnv.SECRET_KEY_BASE"),
+    ("mastodon:\n  extraEnv: {DB_PASS: plain-text-in-git}\n", "mastodon.extraEnv.DB_PASS"),
+    ("secrets:\n  extraKeys: [ES_PASS]\nmastodon:\n  extraEnv: {ES_PASS: x}\n", "mastodon.extraEnv.ES_PASS"),
+    ("storage:\n  system: {storageClass: Fast_SSD}\n", "storage.system.storageClass"),
+    ("expose:\n  ingress: {className: Nginx Public}\n", "expose.ingress.className"),
+    ("expose:\n  ingress: {tlsSecret: bad/secret}\n", "expose.ingress.tlsSecret"),
+    ("expose:\n  type: NodePort\n  loadBalancerNodes: [192.0.2.1]\n", "expose.loadBalancerNodes"),
+])
+def test_spec_values_that_would_break_later_are_refused_now(tmp_path: Path, spec: str, expected: str) -> None:
+    (tmp_path / "gitops-gen.yaml").write_text(spec)
+    done = _gitops_gen("init", ".", cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert expected in done.stderr, done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["gitops-gen.yaml"]

@@ -39,7 +39,7 @@ from gitops_gen.generate.secrets import (
     vapid_keys,
 )
 from gitops_gen.spec.load import parse_spec
-from gitops_gen.spec.secrets import GENERATED_KEY_NAMES
+from gitops_gen.spec.secrets import GENERATED_KEY_NAMES, SUPPLIED_KEY_NAMES
 
 AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 
@@ -88,6 +88,8 @@ def test_s3_brings_its_required_credentials_and_extra_keys_follow_the_spec() -> 
 def test_the_spec_refuses_extra_keys_that_gitops_gen_generates_and_agrees_with_the_catalogue_on_them() -> None:
     generated = {key.name for key in (*SECRET_KEYS, OTP_SECRET) if key.source is Source.GENERATED}
     assert generated == set(GENERATED_KEY_NAMES)
+    # extraEnv refuses every secret key by these names: the spec must know all the user's keys too.
+    assert {key.name for key in SECRET_KEYS if key.source is Source.USER} == set(SUPPLIED_KEY_NAMES)
 
 
 def test_streaming_reads_only_the_database_and_redis_keys() -> None:

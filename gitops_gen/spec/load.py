@@ -15,6 +15,7 @@ from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
 from gitops_gen.spec import SPEC_FILE, versions
 from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
+from gitops_gen.spec.secrets import GENERATED_KEY_NAMES, SUPPLIED_KEY_NAMES
 
 
 def load_spec(path: Path) -> Spec:
@@ -96,6 +97,16 @@ def _semantic_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
     if spec.storage.system.nfs and spec.mastodon.s3:
         problems.append((("storage", "system", "nfs"), "NFS storage and mastodon.s3 exclude each other: media go "
                                                        "to one of them"))
+    expose = spec.expose
+    if expose.load_balancer_nodes and (expose.type != "NodePort" or None in (ports.web, ports.streaming)):
+        problems.append((("expose", "loadBalancerNodes"), "the external nginx needs expose.type: NodePort and both "
+                                                          "nodePorts (web and streaming) to point its upstreams at"))
+    secret_keys = {*GENERATED_KEY_NAMES, *SUPPLIED_KEY_NAMES, *(key.name for key in spec.secrets.extra_keys)}
+    for name in spec.mastodon.extra_env:
+        if name in secret_keys:
+            problems.append((("mastodon", "extraEnv", name), f"{name} is a key of the Secret "
+                             f"{spec.secret_name}: extraEnv goes into a ConfigMap in git, in plain text; set it "
+                             "in the Secret (gitops-gen secrets lists how)"))
     # Last: a more precise sidekiq problem above (a second scheduler, too many replicas) comes first.
     problems += _unconsumed_queues(spec)
     return problems

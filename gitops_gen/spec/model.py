@@ -33,6 +33,19 @@ def _domain(value: str) -> str:
     return value
 
 
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes object name (lower-case letters, digits, '-' and '.')")
+    return value
+
+
+def _env_var_name(value: str) -> str:
+    # What a container's env accepts: printable, no '=' (`A=B` would silently become the variable A).
+    if not value or "=" in value or not value.isprintable() or any(char.isspace() for char in value):
+        raise ValueError(f"{value!r} is not an environment variable name (no '=', spaces or control characters)")
+    return value
+
+
 def _quantity(value: str | int | float) -> str:
     if not is_valid_resource_quantity(value):
         raise ValueError(f"{value!r} is not a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)")
@@ -43,6 +56,8 @@ def _quantity(value: str | int | float) -> str:
 ImageName = Annotated[str, AfterValidator(images.validate_name)]
 ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
 Domain = Annotated[str, AfterValidator(_domain)]
+ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
+EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 Replicas = Annotated[int, Field(strict=True, ge=0)]
@@ -122,7 +137,7 @@ class Mastodon(_Model):
     redis: Redis = Redis()
     s3: S3 | None = None
     smtp: Smtp | None = None
-    extra_env: dict[str, str] = {}
+    extra_env: dict[EnvVarName, str] = {}
 
 
 class Web(_Model):
@@ -199,7 +214,7 @@ class SystemStorage(_Model):
     """``public/system`` (uploaded media), shared by web and sidekiq: ReadWriteMany, unless S3 is used."""
 
     size: Quantity = "10Gi"
-    storage_class: str | None = None
+    storage_class: ObjectName | None = None
     nfs: Nfs | None = None
 
 
@@ -213,8 +228,8 @@ class NodePorts(_Model):
 
 
 class Ingress(_Model):
-    class_name: str | None = None
-    tls_secret: str | None = None
+    class_name: ObjectName | None = None
+    tls_secret: ObjectName | None = None
     annotations: dict[str, str] = {}
 
 

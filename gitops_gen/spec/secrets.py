@@ -15,6 +15,10 @@ GENERATED_KEY_NAMES = (
     "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT",
     "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY",
 )
+#: The keys the user supplies to Mastodon's own catalogue (``generate.catalogue``), whatever the spec says.
+SUPPLIED_KEY_NAMES = (
+    "DB_PASS", "REDIS_PASSWORD", "SMTP_LOGIN", "SMTP_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
