@@ -24,7 +24,8 @@ def init(
     """Generate base/ and overlays/<env>/ from gitops-gen.yaml (written with defaults if missing), and commit."""
     # Imported here, not at the top: `gitops-gen --help` must not pay for pydantic, GitPython or the generator.
     from gitops_gen import git
-    from gitops_gen.generate import tree
+    from gitops_gen.errors import SpecError
+    from gitops_gen.generate import install_line, tree
     from gitops_gen.spec.load import parse_spec
 
     root = directory.resolve()
@@ -34,7 +35,12 @@ def init(
     spec = parse_spec(spec_text, str(spec_file))
 
     origin = git.remote_url(root) if root.exists() else None
-    plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
+    try:
+        plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
+    except install_line.UnknownInstallError as error:
+        raise SpecError(str(spec_file), f"{error}: set it to the command that installs gitops-gen on the CI runner, "
+                        'e.g. pip install "gitops-gen @ git+https://<host>/<repo>.git@<commit>"',
+                        field="drift.install") from None
     if new_spec:
         plan.writes[SPEC_FILE] = spec_text
     if not plan.changed_paths:
