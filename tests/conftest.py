@@ -44,6 +44,20 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@gitops-gen.invalid")
 
 
+PINNED_COMMIT = "0" * 40  # a commit id: public, though the secret scanner cannot tell it from a key
+PINNED_INSTALL = f'pip install "gitops-gen @ git+https://git.example.net/gitops-gen.git@{PINNED_COMMIT}"'
+
+
+@pytest.fixture(autouse=True)
+def _installed_from_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs from an editable checkout, which init rightly refuses to pin into a CI workflow (a CI
+    runner cannot install a local path: tests/test_ci_install.py proves both). Every other test sees gitops-gen
+    as installed from a git URL."""
+    from gitops_gen.generate import install_line
+
+    monkeypatch.setattr(install_line, "pinned_install_command", lambda: PINNED_INSTALL)
+
+
 def _cluster_unavailable(reason: str) -> None:
     # In CI a missing cluster is a failure: a green run must mean the cluster tests really ran.
     if os.environ.get("CI") == "true":

@@ -39,7 +39,8 @@ def init(
 
 def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
     from gitops_gen import git
-    from gitops_gen.generate import tree
+    from gitops_gen.errors import SpecError
+    from gitops_gen.generate import install_line, tree
     from gitops_gen.spec.load import parse_spec, read_spec_text
 
     spec_file = root / SPEC_FILE
@@ -49,7 +50,12 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
 
     existed = root.exists()
     origin = git.remote_url(root) if existed else None
-    plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
+    try:
+        plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
+    except install_line.UnknownInstallError as error:
+        raise SpecError(str(spec_file), f"{error}: set it to the command that installs gitops-gen on the CI runner, "
+                        'e.g. pip install "gitops-gen @ git+https://<host>/<repo>.git@<commit>"',
+                        field="drift.install") from None
     if new_spec:
         plan.writes[SPEC_FILE] = spec_text
     # Up to date means written *and* committed: a --no-commit run, or a refused commit, left work to commit.

@@ -313,6 +313,7 @@ class InClusterDrift(_Model):
 
     image: str  # an image with gitops-gen and kubectl (or kustomize): the project publishes none
     namespace: DnsLabel | None = None  # default: the overlay's namespace
+    cache_volume: DnsLabel | None = None  # a PersistentVolumeClaim for the render cache; default: an emptyDir
 
 
 class Drift(_Model):
@@ -322,8 +323,16 @@ class Drift(_Model):
     sync_managers: list[Annotated[str, Field(min_length=1)]] = []
     ci: Literal["github", "gitlab", "none"] = "github"
     schedule: str = "17 */6 * * *"
-    install: str = "pip install gitops-gen"  # how the CI job installs gitops-gen
+    install: str | None = None  # a one-line shell command; default: pip, pinned to the running gitops-gen
+    issue: bool = True  # open/update an issue on drift, close it when in sync again
     in_cluster: InClusterDrift | None = None
+
+    @field_validator("install")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "\n" in value or "\r" in value):
+            raise ValueError("must be one non-empty line (a shell command, e.g. pip install \"gitops-gen==0.1.0\")")
+        return value
 
     @field_validator("schedule")
     @classmethod

@@ -94,11 +94,12 @@ def cluster_role_binding(namespace: str, name: str = NAME) -> KubeObject:
 
 def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
              schedule: str = "17 */6 * * *", git_image: str = "alpine/git:2.45.2", branch: str = "main",
-             name: str = NAME) -> KubeObject:
+             name: str = NAME, cache_claim: str | None = None) -> KubeObject:
     """A CronJob that clones the GitOps repository and runs ``gitops-gen drift`` for each overlay, one run at
     a time (``concurrencyPolicy: Forbid``); the Job fails when drift is found (exit 1) or on error (exit 2).
 
-    ``image`` must contain gitops-gen and kubectl (or kustomize); the clone uses ``git_image``.
+    ``image`` must contain gitops-gen and kubectl (or kustomize); the clone uses ``git_image``. ``cache_claim``
+    (a PersistentVolumeClaim) keeps the render cache between runs, mounted on ``XDG_CACHE_HOME``.
     """
     if not overlays:
         raise ValueError("cron_job needs at least one overlay")
@@ -122,11 +123,15 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
             # The cache (OpenAPI, discovery) and the temporary export need a writable place.
             "env": [{"name": "HOME", "value": "/work"}, {"name": "XDG_CACHE_HOME", "value": "/work/.cache"},
                     {"name": "TMPDIR", "value": "/work"}],
-            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            "volumeMounts": [{"name": "work", "mountPath": "/work"},
+                             *([{"name": "cache", "mountPath": "/work/.cache"}] if cache_claim else [])],
             "securityContext": security,
             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
         }],
     }
+    if cache_claim:
+        pod_spec["volumes"].append({"name": "cache", "persistentVolumeClaim": {"claimName": cache_claim}})
+        pod_spec["securityContext"] = {"fsGroup": 65532}  # the claim must be writable by the container's uid
     return {
         "apiVersion": cron_job_api_version(kube_version),
         "kind": "CronJob",
@@ -161,7 +166,7 @@ def secrets_role(watched: str, account_namespace: str, name: str = NAME) -> list
 
 def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
                       schedule: str = "17 */6 * * *", instance: str | None = None,
-                      watched: str | None = None) -> list[KubeObject]:
+                      watched: str | None = None, cache_claim: str | None = None) -> list[KubeObject]:
     """Everything the in-cluster drift check needs, in apply order; named after ``instance`` (``<name>-<env>``,
     see ``object_name``) when given. ``watched`` is the overlay's namespace (default: the job's)."""
     name = object_name(instance) if instance else NAME
@@ -171,5 +176,5 @@ def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url
         cluster_role_binding(namespace, name),
         *secrets_role(watched or namespace, namespace, name),
         cron_job(namespace, kube_version=kube_version, image=image, repo_url=repo_url, overlays=overlays,
-                 schedule=schedule, name=name),
+                 schedule=schedule, name=name, cache_claim=cache_claim),
     ]

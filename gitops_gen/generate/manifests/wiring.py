@@ -6,7 +6,7 @@ only maps the spec onto them.
 
 from __future__ import annotations
 
-from gitops_gen.generate import secrets
+from gitops_gen.generate import install_line, secrets
 from gitops_gen.generate.catalogue import catalogue
 from gitops_gen.generate.manifests import drift_job, drift_workflow, migrations, stages, sync
 from gitops_gen.generate.manifests.common import KubeObject
@@ -49,7 +49,8 @@ def cluster_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, l
         objects = drift_job.drift_job_objects(
             in_cluster.namespace or spec.overlay_namespace(overlay), kube_version=spec.kube_version,
             image=in_cluster.image, repo_url=_repo_url(spec, repo_url), overlays=[overlay],
-            schedule=spec.drift.schedule, instance=f"{spec.name}-{overlay}", watched=spec.overlay_namespace(overlay))
+            schedule=spec.drift.schedule, instance=f"{spec.name}-{overlay}", watched=spec.overlay_namespace(overlay),
+            cache_claim=in_cluster.cache_volume)
         root = f"clusters/{overlay}/drift"
         files[f"{root}/kustomization.yaml"] = [{"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                                 "kind": "Kustomization", "resources": ["drift-check.yaml"]}]
@@ -87,16 +88,17 @@ def sops_config(spec: Spec) -> dict[str, object] | None:
 
 
 def drift_workflow_file(spec: Spec) -> tuple[str, str] | None:
-    """The scheduled drift check for CI: (path, text), or None when ``drift.ci`` is ``none``."""
-    overlays = list(spec.overlays)
+    """The scheduled drift check for CI: (path, text), or None when ``drift.ci`` is ``none``.
+
+    Raises ``install_line.UnknownInstallError`` when ``drift.install`` is unset and the running gitops-gen was
+    installed from a local path (nothing then says how a CI runner can install it).
+    """
     drift = spec.drift
-    if drift.ci == "github":
-        text = drift_workflow.github_workflow(overlays, schedule=drift.schedule, install=drift.install)
-        path = ".github/workflows/drift.yaml"
-    elif drift.ci == "gitlab":
-        text = drift_workflow.gitlab_workflow(overlays, schedule=drift.schedule, install=drift.install)
-        path = ".gitlab-ci.yml"
-    else:
+    if drift.ci == "none":
         return None
+    make, path = ((drift_workflow.github_workflow, ".github/workflows/drift.yaml") if drift.ci == "github"
+                  else (drift_workflow.gitlab_workflow, ".gitlab-ci.yml"))
+    text = make(list(spec.overlays), schedule=drift.schedule, kube_version=spec.kube_version, issue=drift.issue,
+                install=drift.install or install_line.pinned_install_command())
     # The file gets gitops-gen's own header (with its checksum) when it is written.
     return path, text.removeprefix(drift_workflow.HEADER + "\n")
