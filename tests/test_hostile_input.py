@@ -128,3 +128,17 @@ def test_spec_values_that_would_break_later_are_refused_now(tmp_path: Path, spec
     _one_line_exit_2(done)
     assert expected in done.stderr, done.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["gitops-gen.yaml"]
+
+
+def test_an_origin_that_is_a_local_path_is_refused_and_a_missing_one_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "gitops-gen.yaml").write_text("drift: {ci: none}\n")
+    done = _gitops_gen("init", ".", cwd=tmp_path)
+    assert done.returncode == 0 and "warning: gitops.repoURL is unset and there is no origin remote" in done.stderr
+    subprocess.run(["git", "remote", "add", "origin", "/srv/git/mastodon.git"], cwd=tmp_path, check=True)
+    spec = tmp_path / "gitops-gen.yaml"
+    spec.write_text("drift: {ci: none}\nweb: {replicas: 3}\n")
+    done = _gitops_gen("init", ".", cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert "gitops.repoURL" in done.stderr and "/srv/git/mastodon.git" in done.stderr
+    spec.write_text("drift: {ci: none}\nweb: {replicas: 3}\ngitops: {repoURL: 'https://git.example.net/m.git'}\n")
+    assert _gitops_gen("init", ".", cwd=tmp_path).returncode == 0

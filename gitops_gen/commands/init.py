@@ -37,6 +37,22 @@ def init(
         return _generate(root, force=force, no_commit=no_commit, had_repo=had_repo)
 
 
+def _cloneable_origin(origin: str | None, spec_file: Path) -> str | None:
+    """The origin remote as the URL the sync engines clone, refused when no engine could clone it."""
+    from gitops_gen.errors import SpecError
+    from gitops_gen.generate.manifests.wiring import PLACEHOLDER_REPO, is_local_path
+
+    if origin is not None and is_local_path(origin):
+        raise SpecError(str(spec_file), f"gitops.repoURL is unset and the origin remote {origin} is a path on this "
+                        "machine, which Argo CD and Flux cannot clone: set gitops.repoURL to the URL they clone from",
+                        field="gitops.repoURL")
+    if origin is None:
+        typer.secho(f"gitops-gen: warning: gitops.repoURL is unset and there is no origin remote: the sync objects "
+                    f"clone the placeholder {PLACEHOLDER_REPO.format(name='<name>')}; set gitops.repoURL (or add "
+                    "the remote) and run init again", err=True, fg=typer.colors.YELLOW)
+    return origin
+
+
 def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
     from gitops_gen import git
     from gitops_gen.errors import SpecError
@@ -50,6 +66,8 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
 
     existed = root.exists()
     origin = git.remote_url(root) if existed else None
+    if spec.gitops.repo_url is None:
+        origin = _cloneable_origin(origin, spec_file)
     try:
         plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     except install_line.UnknownInstallError as error:

@@ -36,6 +36,20 @@ def secret_objects(spec: Spec, overlay: str) -> list[KubeObject]:
     return objects
 
 
+def is_local_path(url: str) -> bool:
+    """True for a remote that names a path on this machine, which no sync engine in a cluster can clone.
+
+    >>> [is_local_path(u) for u in ("/srv/git/m.git", "file:///srv/m.git", "git@host:ops/m.git", "https://h/m")]
+    [True, True, False, False]
+    """
+    if url.startswith("file://"):
+        return True
+    if "://" in url:
+        return False
+    head = url.split("/", 1)[0]
+    return ":" not in head  # scp-like `user@host:path` names a host before its first slash
+
+
 def _repo_url(spec: Spec, remote: str | None) -> str:
     return spec.gitops.repo_url or remote or PLACEHOLDER_REPO.format(name=spec.name)
 
