@@ -14,6 +14,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KUBE_TESTENV = REPO_ROOT / "scripts" / "kube-testenv"
+FLUX_TESTENV = REPO_ROOT / "scripts" / "testenv" / "flux"
 SHARED_CRDS = REPO_ROOT.parent / "shared" / "crds"
 
 
@@ -83,6 +84,53 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield Cluster(kubeconfig=Path(started.stdout.strip().splitlines()[-1]))
     finally:
         subprocess.run([str(KUBE_TESTENV), "down", str(state)], capture_output=True, text=True)
+
+
+@dataclass(frozen=True)
+class Flux:
+    """Flux's source-controller and kustomize-controller, running against ``cluster`` and watching every namespace.
+
+    Their own CRDs are installed and the namespace ``flux-system`` exists. ``state`` holds their logs
+    (``logs/flux-*.log``) and the artifacts the source-controller serves.
+    """
+
+    cluster: Cluster
+    state: Path
+
+    def git_serve(self, repo: Path) -> str:
+        """Serve the git repository ``repo`` (bare, or a work tree's ``.git``) read/write; returns its clone URL.
+
+        The server runs until the session ends.
+        """
+        served = subprocess.run([str(FLUX_TESTENV), "git-serve", str(self.state), str(repo)],
+                                capture_output=True, text=True, timeout=60)
+        assert served.returncode == 0, served.stderr
+        return served.stdout.strip().splitlines()[-1]
+
+
+def _flux_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Flux is required when CI=true: {reason}", pytrace=False)
+    pytest.skip(f"no Flux: {reason}")
+
+
+@pytest.fixture(scope="session")
+def flux(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flux]:
+    """Build Flux once (cached), start its controllers against the session's control plane, stop them after."""
+    provisioned = subprocess.run([str(FLUX_TESTENV), "provision"], capture_output=True, text=True)
+    if provisioned.returncode != 0:
+        _flux_unavailable(f"flux provision failed: {provisioned.stderr.strip()[-800:]}")
+    # A state directory of Flux's own, beside whatever started the control plane: `flux down` stops exactly
+    # the controllers and git servers started here.
+    state = tmp_path_factory.mktemp("flux-testenv")
+    (state / "kubeconfig").write_bytes(cluster.kubeconfig.read_bytes())
+    started = subprocess.run([str(FLUX_TESTENV), "up", str(state)], capture_output=True, text=True)
+    try:
+        if started.returncode != 0:
+            _flux_unavailable(f"flux up failed: {started.stderr.strip()[-800:]}")
+        yield Flux(cluster=cluster, state=state)
+    finally:
+        subprocess.run([str(FLUX_TESTENV), "down", str(state)], capture_output=True, text=True)
 
 
 @pytest.fixture
