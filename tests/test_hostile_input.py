@@ -15,6 +15,18 @@ def _gitops_gen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
+def _init_repo(tmp_path: Path) -> Path:
+    """A repository made by init in a subprocess. No CI workflow: from this editable checkout, init would ask
+    for drift.install (tests/test_ci_install.py)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "gitops-gen.yaml").write_text("drift: {ci: none}\noverlays:\n  staging: {web: {replicas: 1}}\n"
+                                          "  production: {}\n")
+    done = _gitops_gen("init", "repo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return repo
+
+
 def _one_line_exit_2(done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
@@ -27,7 +39,7 @@ def test_a_spec_that_is_a_directory(tmp_path: Path) -> None:
 
 
 def test_a_generated_file_replaced_by_a_directory(tmp_path: Path) -> None:
-    assert _gitops_gen("init", "repo", cwd=tmp_path).returncode == 0
+    _init_repo(tmp_path)
     storage = tmp_path / "repo" / "overlays" / "production" / "storage.yaml"
     storage.unlink()
     storage.mkdir()
@@ -66,14 +78,14 @@ def test_a_directory_argument_that_is_a_file(tmp_path: Path) -> None:
 
 
 def test_symlinked_overlays_leading_outside_are_never_written_through(tmp_path: Path) -> None:
-    assert _gitops_gen("init", "repo", cwd=tmp_path).returncode == 0
-    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    repo, outside = _init_repo(tmp_path), tmp_path / "outside"
     outside.mkdir()
     (repo / "overlays").rename(outside / "overlays")
     (repo / "overlays").symlink_to(outside / "overlays")
     before = {path: path.read_bytes() for path in (outside / "overlays").rglob("*") if path.is_file()}
     spec = repo / "gitops-gen.yaml"
     spec.write_text(spec.read_text().replace("web: {replicas: 1}", "web: {replicas: 2}"))
+    assert "web: {replicas: 2}" in spec.read_text()
 
     for args in (("init", "."), ("bump-image", "--tag", "v4.6.9", "--overlay", "production")):
         done = _gitops_gen(*args, cwd=repo)
@@ -83,7 +95,7 @@ def test_symlinked_overlays_leading_outside_are_never_written_through(tmp_path: 
 
 
 def test_a_generated_file_holding_bytes_that_are_not_utf8(tmp_path: Path) -> None:
-    assert _gitops_gen("init", "repo", cwd=tmp_path).returncode == 0
+    _init_repo(tmp_path)
     (tmp_path / "repo" / "base" / "web.yaml").write_bytes(b"\xff\xfe broken\n")
     done = _gitops_gen("init", "repo", cwd=tmp_path)
     _one_line_exit_2(done)

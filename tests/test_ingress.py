@@ -48,7 +48,7 @@ def test_without_a_web_domain_the_local_domain_serves_everything() -> None:
     assert ingress["spec"]["tls"][0]["hosts"] == ["example.net"]
 
 
-@pytest.mark.parametrize("ingress", ["className: nginx", "className: ingress-nginx", "className: NGINX-public",
+@pytest.mark.parametrize("ingress", ["className: nginx", "className: ingress-nginx", "className: nginx-public",
                                      "annotations: {nginx.ingress.kubernetes.io/ssl-redirect: 'true'}"])
 def test_nginx_based_controllers_get_mastodons_99m_body_limit(ingress: str) -> None:
     annotations = _ingress(f"expose:\n  ingress: {{{ingress}}}\n")["metadata"]["annotations"]

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gitops_gen.cli import main
 from gitops_gen.errors import InputError
-from gitops_gen.generate.catalogue import OTP_SECRET, catalogue
+from gitops_gen.generate.catalogue import OTP_SECRET, S3_KEYS, catalogue
 from gitops_gen.generate.secrets import (
     GENERATED_KEYS,
     SECRET_KEY_NAMES,
@@ -89,7 +89,8 @@ def test_the_spec_refuses_extra_keys_that_gitops_gen_generates_and_agrees_with_t
     generated = {key.name for key in (*SECRET_KEYS, OTP_SECRET) if key.source is Source.GENERATED}
     assert generated == set(GENERATED_KEY_NAMES)
     # extraEnv refuses every secret key by these names: the spec must know all the user's keys too.
-    assert {key.name for key in SECRET_KEYS if key.source is Source.USER} == set(SUPPLIED_KEY_NAMES)
+    supplied = {key.name for key in (*SECRET_KEYS, *S3_KEYS) if key.source is Source.USER}
+    assert supplied == set(SUPPLIED_KEY_NAMES)
 
 
 def test_streaming_reads_only_the_database_and_redis_keys() -> None:

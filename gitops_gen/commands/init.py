@@ -37,8 +37,9 @@ def init(
         return _generate(root, force=force, no_commit=no_commit, had_repo=had_repo)
 
 
-def _cloneable_origin(origin: str | None, spec_file: Path) -> str | None:
-    """The origin remote as the URL the sync engines clone, refused when no engine could clone it."""
+def _cloneable_origin(origin: str | None, spec_file: Path) -> tuple[str | None, str | None]:
+    """The origin remote as the URL the sync engines clone (refused when no engine could clone it), and a
+    warning to show when init succeeds with the placeholder URL instead."""
     from gitops_gen.errors import SpecError
     from gitops_gen.generate.manifests.wiring import PLACEHOLDER_REPO, is_local_path
 
@@ -46,11 +47,11 @@ def _cloneable_origin(origin: str | None, spec_file: Path) -> str | None:
         raise SpecError(str(spec_file), f"gitops.repoURL is unset and the origin remote {origin} is a path on this "
                         "machine, which Argo CD and Flux cannot clone: set gitops.repoURL to the URL they clone from",
                         field="gitops.repoURL")
-    if origin is None:
-        typer.secho(f"gitops-gen: warning: gitops.repoURL is unset and there is no origin remote: the sync objects "
-                    f"clone the placeholder {PLACEHOLDER_REPO.format(name='<name>')}; set gitops.repoURL (or add "
-                    "the remote) and run init again", err=True, fg=typer.colors.YELLOW)
-    return origin
+    if origin is not None:
+        return origin, None
+    return None, (f"gitops.repoURL is unset and there is no origin remote: the sync objects clone the placeholder "
+                  f"{PLACEHOLDER_REPO.format(name='<name>')}; set gitops.repoURL (or add the remote) and run init "
+                  "again")
 
 
 def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
@@ -66,8 +67,9 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
 
     existed = root.exists()
     origin = git.remote_url(root) if existed else None
+    warning = None
     if spec.gitops.repo_url is None:
-        origin = _cloneable_origin(origin, spec_file)
+        origin, warning = _cloneable_origin(origin, spec_file)
     try:
         plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     except install_line.UnknownInstallError as error:
@@ -80,8 +82,7 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
     ours = [root / path for path in {*plan.unchanged, *plan.changed_paths, SPEC_FILE}]
     uncommitted = had_repo and not no_commit and bool(git.uncommitted(root, ours))
     if not plan.changed_paths and not uncommitted:
-        typer.echo(f"{root}: up to date with {SPEC_FILE}; nothing to commit")
-        return 0
+        return _done(f"{root}: up to date with {SPEC_FILE}; nothing to commit", warning)
 
     # The first commit of the tree: nothing generated on disk yet, or only what an uncommitted run left.
     first_generation = (not had_repo or git.head_commit(root) is None
@@ -91,8 +92,7 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
     plan.apply()
     summary = f"{len(plan.writes)} written, {len(plan.deletes)} removed"
     if no_commit:
-        typer.echo(f"{root}: {summary} (not committed)")
-        return 0
+        return _done(f"{root}: {summary} (not committed)", warning)
     message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
     try:
         # The spec goes into the same commit: the tree must never be committed without the spec it came from.
@@ -105,5 +105,11 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
         if not existed and not any(root.iterdir()):
             root.rmdir()
         raise
-    typer.echo(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""))
+    return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warning)
+
+
+def _done(message: str, warning: str | None) -> int:
+    typer.echo(message)
+    if warning:  # after the outcome, and only on success: an error stays the one line on stderr
+        typer.secho(f"gitops-gen: warning: {warning}", err=True, fg=typer.colors.YELLOW)
     return 0
