@@ -12,6 +12,7 @@ import yaml
 from gitops_gen import kustomize
 from gitops_gen.errors import InputError
 from gitops_gen.generate.manifests.sync import (
+    FLUX_SSA_ANNOTATION,
     ArgoCDOptions,
     FluxOptions,
     StageComponents,
@@ -26,6 +27,7 @@ from gitops_gen.generate.manifests.sync import (
     stage_names,
 )
 from gitops_gen.generate.secrets import ExistingSecret, ExternalSecrets, SecretsProvider, SopsSecrets
+from tests.helpers import run_cli
 from tests.trees import write_mastodon_tree
 
 REPO = "https://git.example.org/ops/mastodon-gitops.git"
@@ -198,16 +200,47 @@ def test_flux_stages_split_the_overlay_into_disjoint_parts_that_cover_it(
     config, app, post = (_render_like_flux(repo, stage, tmp_path / "stages")
                          for stage in flux_kustomizations(TARGET, secrets=provider))
 
-    assert _ids(config) | _ids(app) | _ids(post) == _ids(whole)
-    assert not (_ids(config) & _ids(app)) and not (_ids(app) & _ids(post)) and not (_ids(config) & _ids(post))
+    # Every object is applied by exactly one stage. The ConfigMap is built by all three (so that kustomize
+    # rewrites the references to its hashed name everywhere) but applied by the config stage alone: the
+    # others only create it when it is missing.
+    def applied(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        return _ids([o for o in objects if (o["metadata"].get("annotations") or {}).get(FLUX_SSA_ANNOTATION)
+                     != "IfNotPresent"])
+
+    assert applied(config) | applied(app) | applied(post) == _ids(whole)
+    assert not (applied(config) & applied(app)) and not (applied(app) & applied(post))
+    assert not (applied(config) & applied(post))
 
     expected_config = {("ConfigMap", "mastodon-env"), ("Job", "migrate-pre")}
     if isinstance(provider, ExternalSecrets):
         expected_config.add(("ExternalSecret", provider.secret_name))
-    assert _ids(config) == expected_config
-    assert _ids(app) == {("Deployment", "web"), ("Deployment", "streaming"), ("Deployment", "sidekiq-default")}
-    assert _ids(post) == {("Job", "migrate-post")}
+    assert applied(config) == _ids(config) == expected_config
+    assert applied(app) == {("Deployment", "web"), ("Deployment", "streaming"), ("Deployment", "sidekiq-default")}
+    assert applied(post) == {("Job", "migrate-post")}
+    assert _ids(app) - applied(app) == _ids(post) - applied(post) == {("ConfigMap", "mastodon-env")}
     # The stages build the very overlay bump-image edits: its images block reaches the Jobs too.
     for job in _by_kind(config + post)["Job"]:
         assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/mastodon/mastodon:v4.6.6"
         assert job["metadata"]["namespace"] == TARGET.namespace
+
+
+def test_every_flux_stage_refers_to_the_configmap_by_its_hashed_name(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # init's own tree, whose ConfigMap comes from a configMapGenerator: its name gets a content hash, and a
+    # stage that dropped the ConfigMap before kustomize resolved the references left Deployments and the
+    # post-deploy Job reading `mastodon-env`, a ConfigMap that does not exist (pods fail to start).
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "gitops-gen.yaml").write_text("gitops: {engines: [flux]}\ndrift: {ci: none}\n")
+    assert run_cli(capsys, "init", str(repo)).code == 0
+    whole = kustomize.render(repo / "overlays" / "production")
+    [config_map] = [o["metadata"]["name"] for o in whole if o["kind"] == "ConfigMap"]
+    assert config_map.startswith("mastodon-env-")
+    stages = [o for o in kustomize.render(repo / "clusters" / "production" / "flux")
+              if o["kind"] == "Kustomization"]
+    for stage in stages:
+        for obj in _render_like_flux(repo, stage, tmp_path / "stages"):
+            pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+            refs = {source["configMapRef"]["name"] for container in pod.get("containers", [])
+                    for source in container.get("envFrom", []) if "configMapRef" in source}
+            assert refs <= {config_map}, (stage["metadata"]["name"], obj["metadata"]["name"], refs)

@@ -43,159 +43,28 @@ as immutable.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from gitops_gen.errors import InputError
-from gitops_gen.generate.manifests.stages import POST_MIGRATE_COMPONENT, PRE_MIGRATE_COMPONENT, PREREQUISITES
+from gitops_gen.generate.manifests.sync_options import (
+    COMPONENT_LABEL,
+    FLUX_SSA_ANNOTATION,
+    ArgoCDOptions,
+    Engine,
+    FluxOptions,
+    StageComponents,
+    SyncTarget,
+    argocd_labels,
+    owner_labels,
+)
 from gitops_gen.generate.secrets import ExistingSecret, SecretsProvider, flux_decryption
 
 KubeObject = dict[str, Any]
 Files = dict[str, list[KubeObject]]
-Engine = Literal["argocd", "flux"]
-
-IN_CLUSTER = "https://kubernetes.default.svc"
 _DEFAULT_SECRETS: SecretsProvider = ExistingSecret()
-COMPONENT_LABEL = "app.kubernetes.io/component"
-
-# The pattern Flux's CRDs put on interval, timeout and retryInterval.
-_FLUX_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def _check(value: str, pattern: re.Pattern[str], field: str, what: str) -> None:
-    if not pattern.match(value):
-        raise InputError(f"{field}: {value!r} is not {what}")
-
-
-@dataclass(frozen=True)
-class SyncTarget:
-    """One overlay and where it goes.
-
-    Attributes:
-        name: the spec name (``app.kubernetes.io/part-of``), e.g. ``mastodon``.
-        env: the overlay, e.g. ``production``; its path is ``overlays/<env>``.
-        namespace: the namespace the overlay deploys into.
-        repo_url: the git URL the engines clone (the only source the AppProject allows).
-        revision: the branch the engines follow.
-        deployments: the names of the overlay's Deployments, read from its render (Flux health checks).
-    """
-
-    name: str
-    env: str
-    namespace: str
-    repo_url: str
-    revision: str = "main"
-    deployments: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        _check(self.instance, _DNS_LABEL, "name/env", "a DNS label once joined as <name>-<env>")
-        _check(self.namespace, _DNS_LABEL, "namespace", "a DNS label")
-        if not self.repo_url.strip():
-            raise InputError("repo_url: empty; give the URL the sync engine clones the repository from")
-        if not self.revision.strip():
-            raise InputError("revision: empty; give the branch the sync engine follows")
-
-    @property
-    def instance(self) -> str:
-        """``<name>-<env>``: the name of every sync object of this overlay."""
-        return f"{self.name}-{self.env}"
-
-    @property
-    def overlay_path(self) -> str:
-        """The overlay's directory, relative to the repository root."""
-        return f"overlays/{self.env}"
-
-
-@dataclass(frozen=True)
-class ArgoCDOptions:
-    """Argo CD settings.
-
-    Attributes:
-        namespace: where Argo CD runs and keeps its Applications and AppProjects.
-        server: the destination cluster's API server, as registered in Argo CD.
-        retry_limit, retry_backoff, retry_factor, retry_max_backoff: the sync retry with exponential backoff.
-    """
-
-    namespace: str = "argocd"
-    server: str = IN_CLUSTER
-    retry_limit: int = 5
-    retry_backoff: str = "10s"
-    retry_factor: int = 2
-    retry_max_backoff: str = "5m"
-
-    def __post_init__(self) -> None:
-        _check(self.namespace, _DNS_LABEL, "argocd namespace", "a DNS label")
-        _check(self.retry_backoff, _FLUX_DURATION, "argocd retry_backoff", "a duration like 10s")
-        _check(self.retry_max_backoff, _FLUX_DURATION, "argocd retry_max_backoff", "a duration like 5m")
-        if self.retry_limit < 1 or self.retry_factor < 1:
-            raise InputError("argocd retry_limit and retry_factor: must be at least 1")
-
-
-@dataclass(frozen=True)
-class FluxOptions:
-    """Flux settings.
-
-    Attributes:
-        namespace: where Flux runs and keeps its sources and Kustomizations.
-        source_interval: how often the GitRepository is fetched.
-        interval: how often each Kustomization reconciles (and so corrects drift).
-        retry_interval: how soon a failed reconciliation is retried.
-        timeout: how long the app stage may take to apply and become healthy.
-        migration_timeout: how long a migration stage may take (its Job runs the migrations).
-        git_secret: the Secret with the credentials of a private repository, if any.
-    """
-
-    namespace: str = "flux-system"
-    source_interval: str = "1m"
-    interval: str = "10m"
-    retry_interval: str = "2m"
-    timeout: str = "10m"
-    migration_timeout: str = "30m"
-    git_secret: str | None = None
-
-    def __post_init__(self) -> None:
-        _check(self.namespace, _DNS_LABEL, "flux namespace", "a DNS label")
-        for field in ("source_interval", "interval", "retry_interval", "timeout", "migration_timeout"):
-            _check(getattr(self, field), _FLUX_DURATION, f"flux {field}", "a duration like 10m or 1h30m")
-
-
-@dataclass(frozen=True)
-class StageComponents:
-    """Which ``app.kubernetes.io/component`` values go to which Flux stage (the rest goes to the app stage).
-
-    ``config`` holds what the pre-deploy migration needs (``stages.prerequisites``), applied with it.
-    """
-
-    config: tuple[str, ...] = PREREQUISITES
-    pre_migrate: tuple[str, ...] = (PRE_MIGRATE_COMPONENT,)
-    post_migrate: tuple[str, ...] = (POST_MIGRATE_COMPONENT,)
-
-    def __post_init__(self) -> None:
-        groups = (self.config + self.pre_migrate, self.post_migrate)
-        if not self.pre_migrate or not self.post_migrate or set(groups[0]) & set(groups[1]):
-            raise InputError("stage components: pre_migrate and post_migrate must be non-empty and disjoint")
-
-
-def _labels(target: SyncTarget, *, instance: bool = True) -> dict[str, str]:
-    labels = {
-        "app.kubernetes.io/managed-by": "gitops-gen",
-        "app.kubernetes.io/part-of": target.name,
-        "app.kubernetes.io/name": target.name,
-        COMPONENT_LABEL: "sync",
-    }
-    if instance:
-        labels["app.kubernetes.io/instance"] = target.instance
-    return labels
-
-
-def _argocd_labels(target: SyncTarget) -> dict[str, str]:
-    # No app.kubernetes.io/instance on Argo CD's own objects: it is Argo CD's tracking label (the default before
-    # 3.0), and an Application labelled with its own name would count itself as a resource to prune.
-    return _labels(target, instance=False)
-
+# Made here and re-exported: callers build the objects and their inputs from one module.
+__all__ = ["FLUX_SSA_ANNOTATION", "ArgoCDOptions", "Engine", "FluxOptions", "StageComponents", "SyncTarget"]
 
 # --- Argo CD ------------------------------------------------------------------------------------------------
 
@@ -204,7 +73,7 @@ def argocd_app_project(target: SyncTarget, options: ArgoCDOptions = ArgoCDOption
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": _argocd_labels(target)},
+        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": argocd_labels(target)},
         "spec": {
             "description": f"{target.instance}: {target.overlay_path} of {target.repo_url} into {target.namespace}",
             "sourceRepos": [target.repo_url],
@@ -225,7 +94,7 @@ def argocd_application(target: SyncTarget, options: ArgoCDOptions = ArgoCDOption
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": _argocd_labels(target)},
+        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": argocd_labels(target)},
         "spec": {
             "project": target.instance,
             "source": {"repoURL": target.repo_url, "targetRevision": target.revision, "path": target.overlay_path},
@@ -257,7 +126,7 @@ def flux_namespace(target: SyncTarget) -> KubeObject:
         "kind": "Namespace",
         "metadata": {
             "name": target.namespace,
-            "labels": _labels(target),
+            "labels": owner_labels(target),
             # Deleting the namespace would delete the volumes and every Secret in it with it.
             "annotations": {"kustomize.toolkit.fluxcd.io/prune": "disabled"},
         },
@@ -276,7 +145,7 @@ def flux_git_repository(target: SyncTarget, options: FluxOptions = FluxOptions()
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
-        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": _labels(target)},
+        "metadata": {"name": target.instance, "namespace": options.namespace, "labels": owner_labels(target)},
         "spec": spec,
     }
 
@@ -285,6 +154,13 @@ def _delete_patch(selector: str) -> KubeObject:
     # A strategic-merge delete with a target: kustomize applies it to every object the selector matches, whatever
     # its kind (the kind and name written in the patch body are replaced by each target's own).
     body = "$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: removed-by-selector\n"
+    return {"target": {"labelSelector": selector}, "patch": body}
+
+
+def _create_only_patch(selector: str) -> KubeObject:
+    # Flux creates an object with this annotation when it is missing and otherwise leaves it alone.
+    body = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared-by-selector\n  annotations:\n"
+            f"    {FLUX_SSA_ANNOTATION}: IfNotPresent\n")
     return {"target": {"labelSelector": selector}, "patch": body}
 
 
@@ -312,7 +188,8 @@ def flux_kustomizations(
     decryption = flux_decryption(secrets)
 
     def stage(name: str, *, keep_out: str, depends_on: str | None, wait: bool, timeout: str,
-              force: bool, health_checks: list[KubeObject] | None = None) -> KubeObject:
+              force: bool, health_checks: list[KubeObject] | None = None, create_only: str | None = None
+              ) -> KubeObject:
         spec: dict[str, Any] = {}
         if depends_on:
             spec["dependsOn"] = [{"name": depends_on}]
@@ -332,11 +209,11 @@ def flux_kustomizations(
             spec["force"] = True
         if decryption is not None:
             spec["decryption"] = decryption
-        spec["patches"] = [_delete_patch(keep_out)]
+        spec["patches"] = [_delete_patch(keep_out)] + ([_create_only_patch(create_only)] if create_only else [])
         return {
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
             "kind": "Kustomization",
-            "metadata": {"name": name, "namespace": options.namespace, "labels": _labels(target)},
+            "metadata": {"name": name, "namespace": options.namespace, "labels": owner_labels(target)},
             "spec": spec,
         }
 
@@ -345,15 +222,18 @@ def flux_kustomizations(
         for deployment in target.deployments
     ]
     first = components.config + components.pre_migrate
+    shared = tuple(component for component in components.referenced if component in first)
+    not_app = tuple(component for component in first + components.post_migrate if component not in shared)
+    create_only = _none_of(shared) if shared else None
     return [
         stage(config_name, keep_out=_only(first), depends_on=None, wait=True,
               timeout=options.migration_timeout, force=True),
         # With named Deployments, health-check exactly those (Flux ignores healthChecks under wait: true);
         # without names, wait for every object of the stage rather than declare it healthy at once.
-        stage(app_name, keep_out=_none_of(first + components.post_migrate), depends_on=config_name,
-              wait=not health_checks, timeout=options.timeout, force=False, health_checks=health_checks),
-        stage(post_name, keep_out=_only(components.post_migrate), depends_on=app_name, wait=True,
-              timeout=options.migration_timeout, force=True),
+        stage(app_name, keep_out=_none_of(not_app), depends_on=config_name, wait=not health_checks,
+              timeout=options.timeout, force=False, health_checks=health_checks, create_only=create_only),
+        stage(post_name, keep_out=_only(components.post_migrate + shared), depends_on=app_name, wait=True,
+              timeout=options.migration_timeout, force=True, create_only=create_only),
     ]
 
 
