@@ -277,3 +277,26 @@ def test_a_client_side_apply_of_git_s_secret_is_not_drift() -> None:
                                                            {}}}, "f:type": {}}},
     ]
     assert drift.compare(desired, live, SCHEMA, Policy(secret_values=True)) == ()
+
+
+def _deployment_applied_with(strategy_fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    desired = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+               "spec": {"replicas": 2}}
+    live = copy.deepcopy(desired)
+    live["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%",
+                                                                           "maxUnavailable": "25%"}}
+    live["metadata"]["managedFields"] = [{
+        "manager": "kustomize-controller", "operation": "Apply", "apiVersion": "apps/v1",
+        "fieldsV1": {"f:spec": {"f:replicas": {}, "f:strategy": strategy_fields}},
+    }]
+    return desired, live
+
+
+def test_an_empty_object_flux_applied_is_not_a_pending_removal() -> None:
+    # Flux converts every object through its Go type before applying, which writes `strategy: {}`; the server
+    # fills in the default, and Flux owns the empty object, not its contents.
+    desired, live = _deployment_applied_with({})
+    assert drift.compare(desired, live, SCHEMA, Policy()) == ()
+    # Owning the contents is another matter: git no longer says Recreate/RollingUpdate, the next sync drops it.
+    desired, live = _deployment_applied_with({"f:type": {}})
+    assert [item.path_text for item in drift.compare(desired, live, SCHEMA, Policy())] == ["spec.strategy.type"]

@@ -223,6 +223,11 @@ def walk_owned(node: Mapping[str, Any], desired: Any, live: Any, cursor: SchemaC
             continue
         if desired_value is not ABSENT or is_empty(live_value):
             continue
+        if isinstance(live_value, dict) and isinstance(segment, str) and is_leaf(child):
+            # Owning a whole object without any of its fields: the manager sent an empty object. Flux does so
+            # for every struct it round-trips through the typed API (`strategy: {}` on a Deployment git wrote
+            # without one); what the object holds came from the server's defaults, not from that manager.
+            continue
         name = segment if isinstance(segment, str) else None
         if creator_defaults and name is not None and (
             name in ALLOCATED or live_value in SERVER_DEFAULTS.get(name, ())
