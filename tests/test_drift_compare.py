@@ -300,3 +300,19 @@ def test_an_empty_object_flux_applied_is_not_a_pending_removal() -> None:
     # Owning the contents is another matter: git no longer says Recreate/RollingUpdate, the next sync drops it.
     desired, live = _deployment_applied_with({"f:type": {}})
     assert [item.path_text for item in drift.compare(desired, live, SCHEMA, Policy())] == ["spec.strategy.type"]
+
+
+def test_kubectl_scale_through_the_subresource_is_named_though_kubectl_also_syncs() -> None:
+    # Kubernetes 1.22 and later record `kubectl scale` as manager kubectl on the scale subresource; kubectl is
+    # also a sync manager (kubectl apply --server-side), which must not hide the hand edit.
+    desired = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+               "spec": {"replicas": 2}}
+    live = copy.deepcopy(desired)
+    live["spec"]["replicas"] = 5
+    live["metadata"]["managedFields"] = [
+        {"manager": "kustomize-controller", "operation": "Apply", "apiVersion": "apps/v1", "fieldsV1": {}},
+        {"manager": "kubectl", "operation": "Update", "apiVersion": "apps/v1", "subresource": "scale",
+         "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+    ]
+    [found] = drift.compare(desired, live, SCHEMA, Policy())
+    assert (found.path_text, found.desired, found.live, found.manager) == ("spec.replicas", 2, 5, "kubectl")

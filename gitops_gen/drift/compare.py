@@ -219,7 +219,13 @@ def _compared(obj: KubeObject) -> dict[str, Any]:
 def _manager_for(entries: Sequence[Mapping[str, Any]], path: FieldPath, policy: Policy) -> str | None:
     """Who wrote the live value at ``path``: a person or tool first, then a controller. The sync engine is
     reported as None: when the live value differs from git, the engine did not write it (Kubernetes 1.20
-    records no manager for a change through the ``scale`` subresource; the engine keeps the ownership)."""
+    records no manager for a change through the ``scale`` subresource; the engine keeps the ownership).
+
+    A write through a subresource (``kubectl scale``: manager ``kubectl``, subresource ``scale``) is never the
+    sync engine's, even under a name the engine also applies with: engines apply objects, not their scale."""
+    through_subresource = owners([entry for entry in entries if entry.get("subresource")], path)
+    if through_subresource:
+        return through_subresource[0]
     found = owners(entries, path)
     for owner in found:
         if owner not in policy.sync_managers and owner not in policy.controller_managers:
