@@ -76,6 +76,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     provisioned = subprocess.run([str(KUBE_TESTENV), "provision"], capture_output=True, text=True)
     if provisioned.returncode != 0:
         _cluster_unavailable(f"kube-testenv provision failed: {provisioned.stderr.strip()[-500:]}")
+    # The kubectl built with the server goes first on PATH, as scripts/test does: the machine's own may be
+    # too old for it (kubectl supports one minor version either side of the server).
+    bin_dir = provisioned.stdout.strip().splitlines()[-1]
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     state = tmp_path_factory.mktemp("kube-testenv")
     started = subprocess.run([str(KUBE_TESTENV), "up", str(state)], capture_output=True, text=True)
     if started.returncode != 0:
@@ -148,37 +152,22 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
         api.delete_namespace(name)
 
 
-def _drop_key(node: object, key: str) -> None:
-    if isinstance(node, dict):
-        node.pop(key, None)
-        for value in node.values():
-            _drop_key(value, key)
-    elif isinstance(node, list):
-        for item in node:
-            _drop_key(item, key)
-
-
 @pytest.fixture(scope="session")
 def sync_engine_crds(cluster: Cluster) -> list[str]:
     """The Argo CD and Flux CRDs of ../shared/crds, installed once per session; returns their names.
 
-    Kubernetes 1.20 does not know `x-kubernetes-validations` (CEL rules), so those keys are dropped and the CRDs
-    made with a plain create; server-side apply of the objects still checks every field against the schemas.
+    They go in whole, CEL rules (`x-kubernetes-validations`) included, by server-side apply as a GitOps engine
+    would install them, so that the objects the tests apply are checked against every rule the CRDs carry.
     """
-    import json
-
     import yaml
 
     paths = sorted(SHARED_CRDS.glob("*.yaml"))
     if not paths:
         pytest.fail(f"no CRDs in {SHARED_CRDS}: the shared/ directory must sit beside the repository", pytrace=False)
-    names = []
-    for path in paths:
-        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
-        _drop_key(crd, "x-kubernetes-validations")
-        name = crd["metadata"]["name"]
-        names.append(name)
+    names = [yaml.safe_load(path.read_text(encoding="utf-8"))["metadata"]["name"] for path in paths]
+    for name, path in zip(names, paths, strict=True):
+        # A CRD already there (a Flux started with `kube-testenv up --flux` installs its own) is left as it is.
         if cluster.kubectl("get", "crd", name, check=False).returncode != 0:
-            cluster.kubectl("create", "-f", "-", stdin=json.dumps(crd))
+            cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-tests", "-f", str(path))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{name}" for name in names))
     return names

@@ -14,7 +14,6 @@ from tests.conftest import Cluster
 from tests.helpers import run_cli
 
 SPEC = """\
-kubeVersion: "1.20"
 web:
   resources: {{requests: {{cpu: 0.5, memory: 1Gi}}, limits: {{memory: 1Gi}}}}
 storage:

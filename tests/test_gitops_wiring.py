@@ -201,13 +201,13 @@ def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_ser
     root = tmp_path / "repo"
     root.mkdir()
     (root / "gitops-gen.yaml").write_text(
-        f'kubeVersion: "1.20"\ndrift:\n  inCluster: {{image: registry.example/gitops-gen:0.1}}\n'
+        f'drift:\n  inCluster: {{image: registry.example/gitops-gen:0.1}}\n'
         f"overlays:\n  production: {{namespace: {namespace}}}\n")
     assert run_cli(capsys, "init", str(root)).code == 0
     directory = root / "clusters" / "production" / "drift"
     objects = {o["kind"]: o for o in kustomize.render(directory)}
     assert {verb for rule in objects["ClusterRole"]["rules"] for verb in rule["verbs"]} == {"get", "list", "watch"}
-    assert objects["CronJob"]["apiVersion"] == "batch/v1beta1"  # what Kubernetes 1.20 serves
+    assert objects["CronJob"]["apiVersion"] == "batch/v1"  # the default kubeVersion, 1.36
     assert objects["CronJob"]["spec"]["concurrencyPolicy"] == "Forbid"
     applied = cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-test", "-k", str(directory),
                               check=False)

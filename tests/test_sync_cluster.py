@@ -103,8 +103,8 @@ def test_a_misspelt_field_is_rejected_by_server_side_apply_but_pruned_by_a_plain
         done = _server_side_apply(cluster, "-f", "-", stdin=json.dumps(obj))
         assert done.returncode != 0 and typo in done.stderr, done.stderr
 
-    # Why the test applies server-side: a plain create by a client that does not validate on its side drops the
-    # typo without a word (1.20 has no server-side field validation outside server-side apply).
+    # Why the test applies server-side: a create that asks for no field validation (`--validate=false` sends
+    # fieldValidation=Ignore, as an older or careless client would) drops the typo without a word.
     cluster.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(stage))
     live = json.loads(cluster.kubectl("get", "kustomizations.kustomize.toolkit.fluxcd.io", stage["metadata"]["name"],
                                       "-n", namespace, "-o", "json").stdout)

@@ -1,8 +1,10 @@
-"""The test control plane is a real Kubernetes 1.20.2 API server with controllers behind it."""
+"""The test control plane: a current Kubernetes API server, its controllers and scheduler, and a KWOK node."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from kubernetes import client
 
@@ -13,6 +15,7 @@ DEPLOYMENT = {
     "kind": "Deployment",
     "metadata": {"name": "probe"},
     "spec": {
+        "replicas": 2,
         "selector": {"matchLabels": {"app": "probe"}},
         "template": {
             "metadata": {"labels": {"app": "probe"}},
@@ -22,12 +25,35 @@ DEPLOYMENT = {
 }
 
 
-def test_server_reports_version_1_20_2(cluster: Cluster) -> None:
+def _job(name: str, service_account: str | None = None) -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {"restartPolicy": "Never",
+                                "containers": [{"name": "run", "image": "registry.example/job:1"}]}
+    if service_account:
+        pod_spec["serviceAccountName"] = service_account
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"backoffLimit": 0, "template": {"spec": pod_spec}}}
+
+
+def _wait_for(check: Callable[[], Any], seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
+
+
+def test_server_is_current_and_kubectl_matches_it(cluster: Cluster) -> None:
     info = client.VersionApi(cluster.api_client()).get_code()
-    assert info.git_version == "v1.20.2"
+    # The product's default kubeVersion is 1.36: the server must be at least that.
+    assert (int(info.major), int(info.minor)) >= (1, 36), info.git_version
+    assert info.git_version.startswith(f"v{info.major}.{info.minor}.")
+    # The kubectl the tests run is the one built with the server (see scripts/test).
+    client_version = cluster.kubectl("version", "--client", "-o", "json").stdout
+    assert f'"gitVersion": "{info.git_version}"' in client_version
 
 
-def test_server_defaults_fields_and_controllers_create_a_replicaset(cluster: Cluster, namespace: str) -> None:
+def test_server_defaults_fields_and_a_deployment_becomes_ready(cluster: Cluster, namespace: str) -> None:
     apps = client.AppsV1Api(cluster.api_client())
     created = apps.create_namespaced_deployment(namespace, DEPLOYMENT)
     # Fields no client sent: only a real API server fills them in.
@@ -35,13 +61,36 @@ def test_server_defaults_fields_and_controllers_create_a_replicaset(cluster: Clu
     assert created.spec.revision_history_limit == 10
     assert created.spec.template.spec.containers[0].termination_message_path == "/dev/termination-log"
 
-    deadline = time.monotonic() + 20
-    owners: list[str] = []
-    while time.monotonic() < deadline and not owners:
-        replica_sets = apps.list_namespaced_replica_set(namespace).items
-        owners = [ref.name for rs in replica_sets for ref in rs.metadata.owner_references or []]
-        time.sleep(0.2)
-    assert owners == ["probe"], "the controller manager never created a ReplicaSet for the Deployment"
+    # Controller manager (ReplicaSet, pods), scheduler (onto the KWOK node), KWOK (Running and Ready).
+    ready = _wait_for(lambda: apps.read_namespaced_deployment("probe", namespace).status.ready_replicas == 2)
+    assert ready, "the Deployment never had two ready replicas"
+    pods = client.CoreV1Api(cluster.api_client()).list_namespaced_pod(namespace).items
+    assert {(p.spec.node_name, p.status.phase) for p in pods} == {("kwok-node", "Running")}
+
+
+def test_a_job_completes(cluster: Cluster, namespace: str) -> None:
+    batch = client.BatchV1Api(cluster.api_client())
+    batch.create_namespaced_job(namespace, _job("once"))
+
+    def complete() -> bool:
+        conditions = batch.read_namespaced_job("once", namespace).status.conditions or []
+        return any(c.type == "Complete" and c.status == "True" for c in conditions)
+
+    assert _wait_for(complete), "the Job never completed"
+    assert batch.read_namespaced_job("once", namespace).status.succeeded == 1
+
+
+def test_a_job_whose_service_account_is_missing_fails_to_create_its_pod(cluster: Cluster, namespace: str) -> None:
+    batch, core = client.BatchV1Api(cluster.api_client()), client.CoreV1Api(cluster.api_client())
+    batch.create_namespaced_job(namespace, _job("early", service_account="not-yet"))
+
+    def failed_create() -> list[str]:
+        events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=early").items
+        return [e.message for e in events if e.reason == "FailedCreate"]
+
+    messages = _wait_for(failed_create)
+    assert messages and 'serviceaccount "not-yet" not found' in messages[0]
+    assert core.list_namespaced_pod(namespace).items == []
 
 
 def test_reader_context_has_no_permissions(cluster: Cluster) -> None:
