@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from gitops_gen.cli import main
+
+T = TypeVar("T")
 
 SEED_SPEC = """\
 name: mastodon
@@ -94,3 +99,13 @@ def snapshot(root: Path) -> dict[str, str]:
     """Every file below ``root`` except .git, with its content: for 'nothing changed' assertions."""
     return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*"))
             if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+
+def wait_for(check: Callable[[], T], seconds: float = 30) -> T:
+    """Poll ``check`` until it returns something truthy or ``seconds`` pass; return its last value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)

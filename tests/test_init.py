@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from gitops_gen.generate.tree import generate
 from gitops_gen.quantity import parse_quantity
 from gitops_gen.spec.load import parse_spec
 from tests.conftest import REPO_ROOT, Cluster
-from tests.helpers import SEED_SPEC, commit_all, git, run_cli, snapshot
+from tests.helpers import SEED_SPEC, commit_all, git, run_cli, snapshot, wait_for
 
 
 @pytest.fixture
@@ -179,15 +178,6 @@ def test_nodeport_exposure_writes_the_load_balancer_upstreams(tmp_path: Path,
     assert not (tmp_path / "overlays" / "production" / "ingress.yaml").exists()
 
 
-def _wait_for(check: Any, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
-
-
 def test_the_seed_deployment_is_accepted_whole_by_server_side_apply(tmp_path: Path, cluster: Cluster, namespace: str,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     # The seed's own kubeVersion (1.20) is proved offline (test_kube_1_20.py); the server here is current.
@@ -250,7 +240,7 @@ def _check_seed_objects(apps: Any, core: Any, namespace: str) -> None:
     assert config.data["REDIS_HOST"] == "ext-redis-server.bluecore-net.svc.cluster.local"
 
     # The claim binds to the static NFS volume (the controller manager's PV binder does it, as in production).
-    claim = _wait_for(lambda: (c := core.read_namespaced_persistent_volume_claim("mastodon-system", namespace))
+    claim = wait_for(lambda: (c := core.read_namespaced_persistent_volume_claim("mastodon-system", namespace))
                       .status.phase == "Bound" and c)
     assert claim, "the media claim never bound to its NFS volume"
     volume = core.read_persistent_volume(claim.spec.volume_name)

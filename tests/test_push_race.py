@@ -39,6 +39,12 @@ exit 0
 """
 
 
+def _refuse_pushes(bare: Path) -> None:
+    hook = bare / "hooks/pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+
+
 def _remote_log(bare: Path) -> list[str]:
     return git(bare, "log", "--format=%s", "main").splitlines()
 
@@ -84,9 +90,7 @@ def test_a_push_the_remote_refuses_undoes_the_commit(
     setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tree, bare, _ = setup
-    hook = bare / "hooks/pre-receive"
-    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    _refuse_pushes(bare)
     before, remote_head = snapshot(tree), git(bare, "rev-parse", "main")
 
     assert main([*PUSH_BUMP, "--repo", str(tree)]) == 2
@@ -100,9 +104,7 @@ def test_a_refused_push_leaves_what_the_user_had_staged_staged(
     setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tree, bare, _ = setup
-    hook = bare / "hooks/pre-receive"
-    hook.write_text("#!/bin/sh\nexit 1\n")
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    _refuse_pushes(bare)
     (tree / "staged.txt").write_text("work in progress\n")
     git(tree, "add", "staged.txt")
     before = git(tree, "status", "--porcelain")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client
 
 from tests.conftest import Cluster
+from tests.helpers import wait_for
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1",
@@ -34,15 +33,6 @@ def _job(name: str, service_account: str | None = None) -> dict[str, Any]:
             "spec": {"backoffLimit": 0, "template": {"spec": pod_spec}}}
 
 
-def _wait_for(check: Callable[[], Any], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
-
-
 def test_server_is_current_and_kubectl_matches_it(cluster: Cluster) -> None:
     info = client.VersionApi(cluster.api_client()).get_code()
     # The product's default kubeVersion is 1.36: the server must be at least that.
@@ -62,7 +52,7 @@ def test_server_defaults_fields_and_a_deployment_becomes_ready(cluster: Cluster,
     assert created.spec.template.spec.containers[0].termination_message_path == "/dev/termination-log"
 
     # Controller manager (ReplicaSet, pods), scheduler (onto the KWOK node), KWOK (Running and Ready).
-    ready = _wait_for(lambda: apps.read_namespaced_deployment("probe", namespace).status.ready_replicas == 2)
+    ready = wait_for(lambda: apps.read_namespaced_deployment("probe", namespace).status.ready_replicas == 2, 60)
     assert ready, "the Deployment never had two ready replicas"
     pods = client.CoreV1Api(cluster.api_client()).list_namespaced_pod(namespace).items
     assert {(p.spec.node_name, p.status.phase) for p in pods} == {("kwok-node", "Running")}
@@ -76,7 +66,7 @@ def test_a_job_completes(cluster: Cluster, namespace: str) -> None:
         conditions = batch.read_namespaced_job("once", namespace).status.conditions or []
         return any(c.type == "Complete" and c.status == "True" for c in conditions)
 
-    assert _wait_for(complete), "the Job never completed"
+    assert wait_for(complete, 60), "the Job never completed"
     assert batch.read_namespaced_job("once", namespace).status.succeeded == 1
 
 
@@ -88,7 +78,7 @@ def test_a_job_whose_service_account_is_missing_fails_to_create_its_pod(cluster:
         events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=early").items
         return [e.message for e in events if e.reason == "FailedCreate"]
 
-    messages = _wait_for(failed_create)
+    messages = wait_for(failed_create, 60)
     assert messages and 'serviceaccount "not-yet" not found' in messages[0]
     assert core.list_namespaced_pod(namespace).items == []
 
