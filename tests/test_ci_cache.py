@@ -29,12 +29,12 @@ def test_a_second_scheduled_run_with_the_restored_cache_does_not_run_kustomize(
     root = tmp_path / "repo"
     root.mkdir()
     (root / "gitops-gen.yaml").write_text(
-        f'kubeVersion: "1.20"\ndrift: {{install: "true"}}\noverlays:\n  production: {{namespace: {namespace}}}\n')
+        f'drift: {{install: "true"}}\noverlays:\n  production: {{namespace: {namespace}}}\n')
     assert run_cli(capsys, "init", str(root)).code == 0
     workflow = yaml.safe_load((root / ".github/workflows/drift.yaml").read_text())
     steps = github_steps((root / ".github/workflows/drift.yaml").read_text())
     box = Sandbox(tmp_path / "box")
-    box.serve("https://dl.k8s.io/release/stable-1.27.txt", b"v1.27.16")  # the test plane runs Kubernetes 1.20
+    box.serve("https://dl.k8s.io/release/stable-1.36.txt", b"v1.36.3")  # the spec's default kubeVersion
     renders = tmp_path / "kustomize-calls"
     _kubectl_recorder(tmp_path / "wrapper", renders)
     cached_path = steps["Restore the render cache"]["with"]["path"]  # type: ignore[index]
@@ -80,7 +80,7 @@ def test_the_in_cluster_job_keeps_its_render_cache_on_a_claim_when_given_one(
     root = tmp_path / "repo"
     root.mkdir()
     (root / "gitops-gen.yaml").write_text(
-        'kubeVersion: "1.20"\ndrift:\n  ci: none\n  inCluster: {image: registry.example/gitops-gen:0.1, '
+        'drift:\n  ci: none\n  inCluster: {image: registry.example/gitops-gen:0.1, '
         f"cacheVolume: drift-cache}}\noverlays:\n  production: {{namespace: {namespace}}}\n")
     assert run_cli(capsys, "init", str(root)).code == 0
     (job,) = [obj for obj in kustomize.render(root / "clusters/production/drift") if obj["kind"] == "CronJob"]

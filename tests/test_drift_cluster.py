@@ -159,7 +159,8 @@ def _label_secret(cluster: Cluster, ns: str) -> None:
 
 
 CASES: dict[str, tuple[Callable[[Cluster, str], None], tuple[str, str, str, list[tuple[str, Any]]]]] = {
-    "scaled-deployment": (_scale, ("Deployment", "web", "modified", [("spec.replicas", None)])),
+    # Current servers record kubectl scale on the scale subresource, under manager kubectl.
+    "scaled-deployment": (_scale, ("Deployment", "web", "modified", [("spec.replicas", "kubectl")])),
     "env-added-with-kubectl-set-env": (_set_env, ("Deployment", "web", "modified", [
         ("spec.template.spec.containers[name=web].env[name=FOO]", "kubectl-set")])),
     "changed-image": (_set_image, ("Deployment", "web", "modified", [
@@ -275,7 +276,7 @@ def test_markdown_and_text_reports_name_object_path_and_values(
     code, out, _ = drift(cluster, applied, capsys, "--output", "markdown")
     assert code == 1
     assert f"### Deployment `{namespace}/web` — modified" in out
-    assert "| `spec.replicas` | `2` | `5` | not recorded |" in out
+    assert "| `spec.replicas` | `2` | `5` | kubectl |" in out
     code, out, _ = drift(cluster, applied, capsys)
     assert f"Deployment {namespace}/web: modified" in out and "git:     2" in out and "cluster: 5" in out
 

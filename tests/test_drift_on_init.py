@@ -62,7 +62,7 @@ def test_drift_sees_an_applied_init_tree_in_sync_and_then_exactly_the_hand_edits
         assert code == 1
         changed = {o["name"]: o["fields"] for o in report["objects"] if o["status"] == "modified"}  # type: ignore[union-attr]
         assert changed == {
-            "mastodon-web": [{"path": "spec.replicas", "desired": 2, "live": 5, "manager": None}],
+            "mastodon-web": [{"path": "spec.replicas", "desired": 2, "live": 5, "manager": "kubectl"}],
             "mastodon-streaming": [{"path": "spec.template.spec.containers[name=streaming].env[name=FOO]",
                                     "desired": None, "live": {"name": "FOO", "value": "bar"},
                                     "manager": "kubectl-set"}],

@@ -140,9 +140,13 @@ def bed(flux: Flux, namespace: str, tmp_path: Path) -> Iterator[Bed]:
     try:
         yield Bed(flux, root)
     finally:
+        # Every test uses the same Kustomization names in flux-system: wait until Flux has pruned and released
+        # them (its finalizer), or the next test's apply would land on objects being deleted.
+        # (clusters/<env>/flux also holds the overlay's Namespace, which the namespace fixture deletes.)
         for overlay in ("production", "staging"):
-            flux.cluster.kubectl("delete", "--ignore-not-found", "--wait=false", "-k",
-                                 str(root / "clusters" / overlay / "flux"), check=False)
+            flux.cluster.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io,gitrepositories", "-n",
+                                 "flux-system", "-l", f"app.kubernetes.io/instance=mastodon-{overlay}",
+                                 "--ignore-not-found", "--wait=true", "--timeout=180s", check=False)
             flux.cluster.kubectl("delete", "--ignore-not-found", "--wait=false", "-k",
                                  str(root / "clusters" / overlay / "drift"), check=False)
         flux.cluster.kubectl("delete", "pv", "-l", "app.kubernetes.io/part-of=mastodon", "--wait=false", check=False)
