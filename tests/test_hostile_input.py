@@ -154,3 +154,13 @@ def test_an_origin_that_is_a_local_path_is_refused_and_a_missing_one_warned_abou
     assert "gitops.repoURL" in done.stderr and "/srv/git/mastodon.git" in done.stderr
     spec.write_text("drift: {ci: none}\nweb: {replicas: 3}\ngitops: {repoURL: 'https://git.example.net/m.git'}\n")
     assert _gitops_gen("init", ".", cwd=tmp_path).returncode == 0
+
+
+def test_a_node_address_cannot_inject_an_upstream_into_nginx_conf(tmp_path: Path) -> None:
+    (tmp_path / "gitops-gen.yaml").write_text(
+        'drift: {ci: none}\nexpose:\n  type: NodePort\n  nodePorts: {web: 31300, streaming: 31400}\n'
+        '  loadBalancerNodes: ["fe80::1%x;\\n    server 203.0.113.66"]\n')
+    done = _gitops_gen("init", ".", cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert "expose.loadBalancerNodes" in done.stderr and "scope id" in done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["gitops-gen.yaml"]

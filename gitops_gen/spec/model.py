@@ -246,6 +246,10 @@ class Expose(_Model):
     def _addresses(cls, value: list[str]) -> list[str]:
         # nginx's `server` lines are written from these: an IPv6 address is bracketed there, never here.
         for address in value:
+            if "%" in address:
+                # A scope id (`fe80::1%eth0`) names an interface of one host, and ipaddress accepts any text
+                # after the `%`, newlines included, which would be written into nginx.conf.
+                raise ValueError(f"{address!r} has a scope id (%...): give the node's address without one")
             try:
                 ipaddress.ip_address(address)
             except ValueError:
