@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
+
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def is_leftover(path: Path) -> bool:
+    """A temporary file of ``write_atomic`` that a killed process left behind (``.<name>.<random>.tmp``)."""
+    return bool(_TEMPORARY.fullmatch(path.name))
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from gitops_gen import yamlio
-from gitops_gen.atomicfile import write_atomic
+from gitops_gen.atomicfile import is_leftover, write_atomic
 from gitops_gen.errors import GeneratedFileEditedError, InputError
 from gitops_gen.generate.manifests import environment, migrations, nginx, stages, wiring, workloads
 from gitops_gen.generate.manifests.common import labels, names
@@ -209,6 +209,9 @@ class Plan:
         All or nothing: when a write fails, what was already written is reverted and an ``InputError`` names
         the file.
         """
+        for top in GENERATED_ROOTS:
+            for leftover in [path for path in (self.root / top).rglob(".*.tmp") if is_leftover(path)]:
+                leftover.unlink(missing_ok=True)  # a killed run's temporary file: ours, and never committed
         relative = ""
         try:
             for relative, text in self.writes.items():
@@ -377,6 +380,8 @@ def _stale_generated_files(root: Path, wanted: set[str]) -> list[str]:
     for top in GENERATED_ROOTS:
         for path in sorted((root / top).rglob("*")) if (root / top).is_dir() else []:
             relative = path.relative_to(root).as_posix()
+            if is_leftover(path):
+                continue  # half-written by a killed run, never committed: apply() removes it
             if path.is_file() and relative not in wanted and is_generated(path.read_text(encoding="utf-8")):
                 stale.append(relative)
     return stale
