@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from gitops_gen.commands.init import default_spec_text
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.spec.load import json_schema, parse_spec
 from gitops_gen.spec.model import DEFAULT_KUBE_VERSION
+from tests.conftest import REPO_ROOT
 from tests.helpers import SEED_SPEC, run_cli, snapshot
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gitops_gen"
@@ -148,3 +151,12 @@ def test_init_with_a_bad_spec_exits_2_and_writes_nothing(tmp_path: Path, capsys:
     assert result.err.startswith(f"gitops-gen: error: {tmp_path / expected}")
     assert snapshot(tmp_path) == before
     assert not (tmp_path / ".git").exists()
+
+
+@pytest.mark.parametrize("spec", ["gitops_gen/spec/default.yaml", "gitops-gen.yaml"])
+def test_the_shipped_json_schema_accepts_the_default_and_the_home_lab_spec(spec: str) -> None:
+    # check-jsonschema validates as editors (yaml-language-server) and CI linters do.
+    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--schemafile",
+                           str(REPO_ROOT / "gitops_gen" / "spec" / "schema.json"), str(REPO_ROOT / spec)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

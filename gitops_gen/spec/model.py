@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator
 
 from gitops_gen.images import reference as images
 from gitops_gen.quantity import is_valid_resource_quantity
@@ -175,17 +175,14 @@ def _queue(value: Any) -> Any:
 
 class SidekiqWorker(_Model):
     name: DnsLabel
-    queues: Annotated[list[Annotated[Queue, Field()]], Field(min_length=1)]
+    # Written `default` or `{name: default, weight: 4}`; the JSON Schema says both.
+    queues: Annotated[list[Annotated[Queue, BeforeValidator(_queue, json_schema_input_type=str | Queue)]],
+                      Field(min_length=1)]
     concurrency: PositiveInt = 5
     replicas: Replicas = 1
     resources: Resources = Resources(
         requests=ResourceList(cpu="250m", memory="512Mi"), limits=ResourceList(memory="1Gi")
     )
-
-    @field_validator("queues", mode="before")
-    @classmethod
-    def _queues(cls, value: Any) -> Any:
-        return [_queue(item) for item in value] if isinstance(value, list) else value
 
     @property
     def runs_scheduler(self) -> bool:
