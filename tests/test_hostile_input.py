@@ -164,3 +164,23 @@ def test_a_node_address_cannot_inject_an_upstream_into_nginx_conf(tmp_path: Path
     _one_line_exit_2(done)
     assert "expose.loadBalancerNodes" in done.stderr and "scope id" in done.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["gitops-gen.yaml"]
+
+
+def test_an_unwritable_overlay_directory_leaves_every_file_as_it_was(tmp_path: Path) -> None:
+    repo = _init_repo(tmp_path)
+    spec = repo / "gitops-gen.yaml"
+    spec.write_text(spec.read_text() + "mastodon: {localDomain: other.example.net}\n")  # every overlay
+    before = {path: path.read_bytes() for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts}
+    staging = repo / "overlays" / "staging"
+    # Immutable (chattr +i): unwritable even for root, which the tests run as.
+    subprocess.run(["chattr", "+i", str(staging)], check=True)
+    try:
+        done = _gitops_gen("init", "repo", cwd=tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(staging)], check=True)
+    _one_line_exit_2(done)
+    assert "overlays/staging" in done.stderr and "nothing was changed" in done.stderr
+    after = {path: path.read_bytes() for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts}
+    assert after == before
+    status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True)
+    assert status.stdout == " M gitops-gen.yaml\n"

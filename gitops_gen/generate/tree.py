@@ -233,7 +233,7 @@ class Plan:
             if content is None:
                 path.unlink(missing_ok=True)
                 _remove_empty_parents(path, self.root)
-            else:
+            elif not path.is_file() or path.read_bytes() != content:  # the write that failed changed nothing
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, content)
         self._before.clear()
