@@ -94,6 +94,11 @@ class Bed:
                   lambda: {stage: (s.get("lastAppliedRevision"), [c.get("message") for c in s.get("conditions", [])])
                            for stage, s in statuses().items()})
 
+    def fetch_now(self, overlay: str) -> None:
+        """Have the source-controller fetch now rather than at its next interval (`flux reconcile source git`)."""
+        self.cluster.kubectl("annotate", "--overwrite", "-n", "flux-system", "gitrepository", f"mastodon-{overlay}",
+                             f"reconcile.fluxcd.io/requestedAt={time.time_ns()}")
+
     def reconcile(self, overlay: str, stage: str) -> None:
         self.cluster.kubectl("annotate", "--overwrite", "-n", "flux-system", "kustomization",
                              f"mastodon-{overlay}-{stage}", f"reconcile.fluxcd.io/requestedAt={time.time_ns()}")
@@ -195,6 +200,7 @@ def test_flux_syncs_init_s_tree_in_order_drift_agrees_and_a_pushed_bump_rolls_ou
     assert bumped.returncode == 0, bumped.stderr
     second = bed.head()
     assert second != first
+    bed.fetch_now("production")
     bed.wait_synced("production", second)
     image = "ghcr.io/mastodon/mastodon:v4.6.7"
     pre = bed.get("job", PRE, "-n", namespace)
