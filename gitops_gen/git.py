@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gitops_gen.atomicfile import write_atomic
 from gitops_gen.errors import RepoError
@@ -162,8 +163,9 @@ def exclusive(directory: Path, *, wait: float = 60.0) -> Iterator[None]:
     Two commands that edit the same repository at once would each plan from what the other is about to
     change; the second waits up to ``wait`` seconds, then plans from what the first committed.
     """
-    path = Path(_open(directory).common_dir) / "gitops-gen.lock"
-    with path.open("a") as handle:
+    git_dir = Path(_open(directory).common_dir)
+    path = git_dir / "gitops-gen.lock"
+    with path.open("a+") as handle:
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -174,10 +176,38 @@ def exclusive(directory: Path, *, wait: float = 60.0) -> Iterator[None]:
                     raise RepoError(f"another gitops-gen has been writing to {top_level(directory)} for "
                                     f"{wait:g}s ({path} is locked): wait for it, then run the command again") from None
                 time.sleep(0.05)
+        _remove_git_locks_of_a_killed_run(handle, git_dir)
+        # While we hold the lock, the file says since when: a run killed with SIGKILL leaves it behind.
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{time.time()}\n")
+        handle.flush()
         try:
             yield
         finally:
+            handle.seek(0)
+            handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_git_locks_of_a_killed_run(handle: IO[str], git_dir: Path) -> None:
+    """A gitops-gen killed inside `git commit` leaves git's lock files (index.lock, HEAD.lock, a ref's .lock),
+    and git then refuses every commit until someone deletes them.
+
+    The lock file still holding a start time, once we hold the flock, means the last holder died without
+    finishing; a git lock made since it started is its git's, and nobody else will ever remove it.
+    """
+    handle.seek(0)
+    recorded = handle.read().strip()
+    if not recorded:
+        return
+    with contextlib.suppress(ValueError):
+        since = float(recorded) - 1
+        candidates = [git_dir / name for name in ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "packed-refs.lock")]
+        for lock in [*candidates, *git_dir.glob("refs/**/*.lock")]:
+            with contextlib.suppress(OSError):
+                if lock.stat().st_mtime >= since:
+                    lock.unlink()
 
 
 def head_commit(directory: Path) -> str | None:

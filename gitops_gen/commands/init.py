@@ -89,23 +89,26 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
                         or not any((root / top).exists() for top in tree.GENERATED_ROOTS))
     root.mkdir(parents=True, exist_ok=True)
     git.ensure_repo(root)
-    plan.apply()
-    summary = f"{len(plan.writes)} written, {len(plan.deletes)} removed"
-    if no_commit:
-        return _done(f"{root}: {summary} (not committed)", warning)
-    message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
-    try:
-        # The spec goes into the same commit: the tree must never be committed without the spec it came from.
-        commit = git.commit_paths(root, ours, f"{message}\n\n{summary}")
-    except GitopsGenError:
-        # All or nothing: the files, the index and a repository made by this run go back to how they were.
-        plan.revert()
-        if not had_repo:
-            shutil.rmtree(root / ".git", ignore_errors=True)
-        if not existed and not any(root.iterdir()):
-            root.rmdir()
-        raise
-    return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warning)
+    with contextlib.ExitStack() as held:
+        if not had_repo:  # a repository made just now: hold its lock from here on, as a rerun would
+            held.enter_context(git.exclusive(root))
+        plan.apply()
+        summary = f"{len(plan.writes)} written, {len(plan.deletes)} removed"
+        if no_commit:
+            return _done(f"{root}: {summary} (not committed)", warning)
+        message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
+        try:
+            # The spec goes into the same commit: the tree must never be committed without the spec it came from.
+            commit = git.commit_paths(root, ours, f"{message}\n\n{summary}")
+        except GitopsGenError:
+            # All or nothing: the files, the index and a repository made by this run go back to how they were.
+            plan.revert()
+            if not had_repo:
+                shutil.rmtree(root / ".git", ignore_errors=True)
+            if not existed and not any(root.iterdir()):
+                root.rmdir()
+            raise
+        return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warning)
 
 
 def _done(message: str, warning: str | None) -> int:
