@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from gitops_gen.images import reference as images
+from gitops_gen.quantity import is_valid_resource_quantity
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -24,3 +27,41 @@ def _dns_label(value: str) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def domain(value: str) -> str:
+    if len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid domain name")
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes object name (lower-case letters, digits, '-' and '.')")
+    return value
+
+
+def _env_var_name(value: str) -> str:
+    # What a container's env accepts: printable, no '=' (`A=B` would silently become the variable A).
+    if not value or "=" in value or not value.isprintable() or any(char.isspace() for char in value):
+        raise ValueError(f"{value!r} is not an environment variable name (no '=', spaces or control characters)")
+    return value
+
+
+def _quantity(value: str | int | float) -> str:
+    if not is_valid_resource_quantity(value):
+        raise ValueError(f"{value!r} is not a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)")
+    return str(value)
+
+
+# Image names and tags by the OCI distribution grammar, the same code bump-image validates with.
+ImageName = Annotated[str, AfterValidator(images.validate_name)]
+ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
+Domain = Annotated[str, AfterValidator(domain)]
+ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
+EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
+Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+Replicas = Annotated[int, Field(strict=True, ge=0)]

@@ -10,57 +10,30 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from gitops_gen.images import reference as images
-from gitops_gen.quantity import is_valid_resource_quantity
 from gitops_gen.spec.base import DNS1123_LABEL as DNS1123_LABEL
-from gitops_gen.spec.base import SPEC_CONFIG, DnsLabel
+from gitops_gen.spec.base import (
+    SPEC_CONFIG,
+    DnsLabel,
+    Domain,
+    ImageName,
+    ImageTag,
+    ObjectName,
+    PositiveInt,
+    Quantity,
+    Replicas,
+    domain,
+)
 from gitops_gen.spec.secrets import Secrets
+from gitops_gen.spec.services import Mastodon
 from gitops_gen.spec.versions import SIDEKIQ_QUEUE_WEIGHTS, SIDEKIQ_QUEUES
 
 DEFAULT_MASTODON_VERSION = "v4.6.6"
 DEFAULT_KUBE_VERSION = "1.36"
 MAIN_IMAGE = images.MASTODON_IMAGE
 STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
-
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
-def _domain(value: str) -> str:
-    if len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid domain name")
-    return value
-
-
-def _dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Kubernetes object name (lower-case letters, digits, '-' and '.')")
-    return value
-
-
-def _env_var_name(value: str) -> str:
-    # What a container's env accepts: printable, no '=' (`A=B` would silently become the variable A).
-    if not value or "=" in value or not value.isprintable() or any(char.isspace() for char in value):
-        raise ValueError(f"{value!r} is not an environment variable name (no '=', spaces or control characters)")
-    return value
-
-
-def _quantity(value: str | int | float) -> str:
-    if not is_valid_resource_quantity(value):
-        raise ValueError(f"{value!r} is not a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)")
-    return str(value)
-
-
-# Image names and tags by the OCI distribution grammar, the same code bump-image validates with.
-ImageName = Annotated[str, AfterValidator(images.validate_name)]
-ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
-Domain = Annotated[str, AfterValidator(_domain)]
-ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
-EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
-Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
-Replicas = Annotated[int, Field(strict=True, ge=0)]
 
 
 class _Model(BaseModel):
@@ -87,57 +60,6 @@ class ImageRef(_Model):
 class Images(_Model):
     mastodon: ImageRef = ImageRef(repository=MAIN_IMAGE)
     streaming: ImageRef = ImageRef(repository=STREAMING_IMAGE)
-
-
-class Endpoint(_Model):
-    """A Service: a bare name is taken to be in the overlay's namespace, a dotted host is used as written."""
-
-    host: str
-    port: Annotated[int, Field(strict=True, ge=1, le=65535)]
-
-    @field_validator("host")
-    @classmethod
-    def _valid_host(cls, value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            _domain(value)
-        return value
-
-
-class Database(Endpoint):
-    host: str = "postgresql"
-    port: Annotated[int, Field(strict=True, ge=1, le=65535)] = 5432
-    name: str = "mastodon_production"
-    user: str = "mastodon"
-
-
-class Redis(Endpoint):
-    host: str = "redis"
-    port: Annotated[int, Field(strict=True, ge=1, le=65535)] = 6379
-
-
-class S3(_Model):
-    bucket: str
-    endpoint: str | None = None
-    region: str | None = None
-    alias_host: str | None = None
-
-
-class Smtp(_Model):
-    server: str
-    port: Annotated[int, Field(strict=True, ge=1, le=65535)] = 587
-    from_address: str
-
-
-class Mastodon(_Model):
-    local_domain: Domain = "social.example.com"
-    web_domain: Domain | None = None
-    database: Database = Database()
-    redis: Redis = Redis()
-    s3: S3 | None = None
-    smtp: Smtp | None = None
-    extra_env: dict[EnvVarName, str] = {}
 
 
 class Web(_Model):
@@ -176,8 +98,9 @@ def _queue(value: Any) -> Any:
 class SidekiqWorker(_Model):
     name: DnsLabel
     # Written `default` or `{name: default, weight: 4}`; the JSON Schema says both.
-    queues: Annotated[list[Annotated[Queue, BeforeValidator(_queue, json_schema_input_type=str | Queue)]],
-                      Field(min_length=1)]
+    queues: Annotated[
+        list[Annotated[Queue, BeforeValidator(_queue, json_schema_input_type=str | Queue)]], Field(min_length=1)
+    ]
     concurrency: PositiveInt = 5
     replicas: Replicas = 1
     resources: Resources = Resources(
@@ -251,10 +174,12 @@ class Expose(_Model):
                 ipaddress.ip_address(address)
             except ValueError:
                 try:
-                    _domain(address)
+                    domain(address)
                 except ValueError:
-                    raise ValueError(f"{address!r} is not an IP address or a DNS name (no port, no brackets: "
-                                     "2001:db8::10, 192.0.2.10 or node1.example.net)") from None
+                    raise ValueError(
+                        f"{address!r} is not an IP address or a DNS name (no port, no brackets: "
+                        "2001:db8::10, 192.0.2.10 or node1.example.net)"
+                    ) from None
         return value
 
 
@@ -332,14 +257,14 @@ class Drift(_Model):
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
         if value is not None and (not value.strip() or "\n" in value or "\r" in value):
-            raise ValueError("must be one non-empty line (a shell command, e.g. pip install \"gitops-gen==0.1.0\")")
+            raise ValueError('must be one non-empty line (a shell command, e.g. pip install "gitops-gen==0.1.0")')
         return value
 
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a cron schedule of five fields (e.g. \"17 */6 * * *\")")
+            raise ValueError(f'{value!r} is not a cron schedule of five fields (e.g. "17 */6 * * *")')
         return value
 
 
@@ -356,8 +281,12 @@ class Overlay(_Model):
 
 def _default_overlays() -> dict[str, Overlay]:
     return {
-        "staging": Overlay(namespace="mastodon-staging", local_domain="staging.social.example.com",
-                           web=ComponentOverride(replicas=1), streaming=ComponentOverride(replicas=1)),
+        "staging": Overlay(
+            namespace="mastodon-staging",
+            local_domain="staging.social.example.com",
+            web=ComponentOverride(replicas=1),
+            streaming=ComponentOverride(replicas=1),
+        ),
         "production": Overlay(namespace="mastodon"),
     }
 
@@ -384,9 +313,9 @@ class Spec(_Model):
     def _kube_version(cls, value: Any) -> Any:
         # `kubeVersion: 1.20` parses as a float, which would read as 1.2: insist on the string form.
         if isinstance(value, float):
-            raise ValueError("write the version in quotes, for example \"1.20\": unquoted, 1.20 is the number 1.2")
+            raise ValueError('write the version in quotes, for example "1.20": unquoted, 1.20 is the number 1.2')
         if isinstance(value, str) and not re.fullmatch(r"v?1\.\d+(\.\d+)?", value):
-            raise ValueError(f"{value!r} is not a Kubernetes version such as \"1.31\"")
+            raise ValueError(f'{value!r} is not a Kubernetes version such as "1.31"')
         return value
 
     @property
