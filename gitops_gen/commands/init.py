@@ -57,7 +57,7 @@ def _cloneable_origin(origin: str | None, spec_file: Path) -> tuple[str | None, 
 def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
     from gitops_gen import git
     from gitops_gen.errors import SpecError
-    from gitops_gen.generate import install_line, tree
+    from gitops_gen.generate import connections, install_line, tree
     from gitops_gen.spec.load import parse_spec, read_spec_text
 
     spec_file = root / SPEC_FILE
@@ -70,6 +70,7 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
     warning = None
     if spec.gitops.repo_url is None:
         origin, warning = _cloneable_origin(origin, spec_file)
+    warnings = [*([warning] if warning else []), *connections.warnings(spec)]
     try:
         plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
     except install_line.UnknownInstallError as error:
@@ -82,7 +83,7 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
     ours = [root / path for path in {*plan.unchanged, *plan.changed_paths, SPEC_FILE}]
     uncommitted = had_repo and not no_commit and bool(git.uncommitted(root, ours))
     if not plan.changed_paths and not uncommitted:
-        return _done(f"{root}: up to date with {SPEC_FILE}; nothing to commit", warning)
+        return _done(f"{root}: up to date with {SPEC_FILE}; nothing to commit", warnings)
 
     # The first commit of the tree: nothing generated on disk yet, or only what an uncommitted run left.
     first_generation = (not had_repo or git.head_commit(root) is None
@@ -95,7 +96,7 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
         plan.apply()
         summary = f"{len(plan.writes)} written, {len(plan.deletes)} removed"
         if no_commit:
-            return _done(f"{root}: {summary} (not committed)", warning)
+            return _done(f"{root}: {summary} (not committed)", warnings)
         message = "gitops-gen init: " + ("generate the Mastodon tree" if first_generation else "regenerate from spec")
         try:
             # The spec goes into the same commit: the tree must never be committed without the spec it came from.
@@ -108,11 +109,11 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
             if not existed and not any(root.iterdir()):
                 root.rmdir()
             raise
-        return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warning)
+        return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warnings)
 
 
-def _done(message: str, warning: str | None) -> int:
+def _done(message: str, warnings: list[str]) -> int:
     typer.echo(message)
-    if warning:  # after the outcome, and only on success: an error stays the one line on stderr
+    for warning in warnings:  # after the outcome, and only on success: an error stays the one line on stderr
         typer.secho(f"gitops-gen: warning: {warning}", err=True, fg=typer.colors.YELLOW)
     return 0

@@ -1,9 +1,11 @@
 """The secrets catalogue: which keys the Mastodon Secret holds for a spec, who makes each, and who reads it.
 
 The catalogue follows the spec: ``OTP_SECRET`` only for Mastodon before 4.4 (mastodon/mastodon #34743 removed its
-use), the S3 credentials when ``mastodon.s3`` is set, and the user's ``secrets.extraKeys``. Rails processes (web,
-sidekiq, the migration Jobs) read every key; streaming reads only the keys of the database and Redis it connects
-to (mastodon/mastodon ``streaming/database.js``, ``streaming/redis.js``).
+use), the passwords of a read replica, separate Redis servers and sentinels when ``mastodon.database`` /
+``mastodon.redis`` name them, the S3 credentials when ``mastodon.s3`` is set, and the user's
+``secrets.extraKeys``. Rails processes (web, sidekiq, the migration Jobs) read every key; streaming reads only
+the keys of the database and Redis it connects to (mastodon/mastodon ``streaming/database.js``,
+``streaming/redis.js``).
 """
 
 from __future__ import annotations
@@ -78,18 +80,54 @@ S3_KEYS: tuple[SecretKey, ...] = (
     SecretKey("AWS_SECRET_ACCESS_KEY", Source.USER, "the secret access key of the S3 bucket (mastodon.s3)"),
 )
 
+
+
+def backend_keys(spec: Spec) -> tuple[SecretKey, ...]:
+    """The passwords of what ``mastodon.database`` and ``mastodon.redis`` add: a read replica with a user of its own,
+    a separate cache or Sidekiq Redis, sentinels with a password of their own.
+
+    A replica without a user of its own, and sentinels without ``ownPassword``, need no key: Mastodon then uses
+    ``DB_PASS`` / the Redis password (``database.yml``, ``redis_configuration.rb``, ``streaming/redis.js``). Such
+    a fallback key is never listed as optional: created empty, it would replace the fallback by no password.
+    """
+    keys: list[SecretKey] = []
+    replica = spec.mastodon.database.replica
+    if replica is not None and replica.user is not None:
+        # The user's name stays out of `how`: it is written inside a shell expansion by `secrets --kubectl`.
+        keys.append(SecretKey("REPLICA_DB_PASS", Source.USER, "the PostgreSQL password of the read replica's user "
+                              "(mastodon.database.replica.user)"))
+    redis = spec.mastodon.redis
+    if redis.sentinel is not None and redis.sentinel.own_password:
+        keys.append(SecretKey("REDIS_SENTINEL_PASSWORD", Source.USER, "the password of the Redis sentinels "
+                              "(mastodon.redis.sentinel.ownPassword)", streaming=True))
+    for prefix, endpoint in (("CACHE", redis.cache), ("SIDEKIQ", redis.sidekiq)):
+        if endpoint is None:
+            continue
+        field = f"mastodon.redis.{prefix.lower()}"
+        # No fallback to REDIS_PASSWORD here: Mastodon reads only the prefixed key for this Redis.
+        keys.append(SecretKey(f"{prefix}_REDIS_PASSWORD", Source.USER,
+                              f"the password of the {prefix.lower()} Redis ({field}; empty without authentication)",
+                              optional=True))
+        if endpoint.sentinel is not None and endpoint.sentinel.own_password:
+            keys.append(SecretKey(f"{prefix}_REDIS_SENTINEL_PASSWORD", Source.USER,
+                                  f"the password of its sentinels ({field}.sentinel.ownPassword)"))
+    return tuple(keys)
+
+
 # What else streaming reads of the environment: an extra key with one of these names reaches it too.
 _STREAMING_READS = re.compile(r"DATABASE_URL|DB_[A-Z_]+|REDIS_[A-Z_]+")
 
 
 def catalogue(spec: Spec) -> tuple[SecretKey, ...]:
-    """Every key of the Secret for ``spec``, in a stable order: Mastodon's, then S3's, then the user's extra keys.
+    """Every key of the Secret for ``spec``, in a stable order: Mastodon's, the database's and Redis's
+    (``backend_keys``), S3's, then the user's extra keys.
 
     An extra key that names a key already listed sets whether that key is optional.
     """
     keys = list(SECRET_KEYS)
     if versions.reads_otp_secret(spec.images.mastodon.tag):
         keys.insert(1, OTP_SECRET)
+    keys += backend_keys(spec)
     if spec.mastodon.s3 is not None:
         keys += S3_KEYS
     for extra in spec.secrets.extra_keys:

@@ -96,7 +96,7 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     secret_sources = wiring.secret_objects(spec, overlay)
     if secret_sources:
         files.append(GeneratedFile(f"{root}/secrets.yaml", secret_sources))
-    files.append(GeneratedFile(f"{root}/migrations.yaml", migrations.jobs(spec)))
+    files.append(GeneratedFile(f"{root}/migrations.yaml", migrations.jobs(spec, overlay)))
     order = GeneratedFile(f"{root}/{stages.ORDER_PATCH_FILE}", [stages.argocd_order_patch()])
     budgets = environment.disruption_budgets(spec, overlay)
     if budgets:

@@ -18,6 +18,10 @@ GENERATED_KEY_NAMES = (
 #: The keys the user supplies to Mastodon's own catalogue (``generate.catalogue``), whatever the spec says.
 SUPPLIED_KEY_NAMES = (
     "DB_PASS", "REDIS_PASSWORD", "SMTP_LOGIN", "SMTP_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    # Passwords of the read replica, the separate cache / Sidekiq Redis and the sentinels (mastodon.database,
+    # mastodon.redis): never in extraEnv, whether or not the spec uses them yet.
+    "REPLICA_DB_PASS", "CACHE_REDIS_PASSWORD", "SIDEKIQ_REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD",
+    "CACHE_REDIS_SENTINEL_PASSWORD", "SIDEKIQ_REDIS_SENTINEL_PASSWORD",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_gen.generate.manifests import backends
 from gitops_gen.generate.manifests.common import (
     KubeObject,
     metadata,
@@ -63,11 +64,6 @@ def local_domain(spec: Spec, overlay: str) -> str:
     return spec.overlays[overlay].local_domain or spec.mastodon.local_domain
 
 
-def service_host(host: str, namespace: str) -> str:
-    """A bare Service name means one in the overlay's namespace, reached by its cluster FQDN."""
-    return host if "." in host or ":" in host else f"{host}.{namespace}.svc.cluster.local"
-
-
 def config_literals(spec: Spec, overlay: str) -> list[str]:
     """The non-secret configuration, as ``KEY=value`` for kustomize's configMapGenerator."""
     namespace = spec.overlay_namespace(overlay)
@@ -79,12 +75,8 @@ def config_literals(spec: Spec, overlay: str) -> list[str]:
         "NODE_ENV": "production",
         "RAILS_LOG_TO_STDOUT": "enabled",
         "RAILS_SERVE_STATIC_FILES": "true",
-        "DB_HOST": service_host(m.database.host, namespace),
-        "DB_PORT": m.database.port,
-        "DB_NAME": m.database.name,
-        "DB_USER": m.database.user,
-        "REDIS_HOST": service_host(m.redis.host, namespace),
-        "REDIS_PORT": m.redis.port,
+        **backends.database_config(spec, namespace),
+        **backends.redis_config(spec, namespace),
     }
     if m.s3:
         values |= {"S3_ENABLED": "true", "S3_BUCKET": m.s3.bucket, "S3_ENDPOINT": m.s3.endpoint,

@@ -17,7 +17,7 @@ The Jobs run the main image, so the overlay's ``images:`` entry (moved by ``bump
 
 from __future__ import annotations
 
-from gitops_gen.generate.manifests import stages
+from gitops_gen.generate.manifests import backends, stages
 from gitops_gen.generate.manifests.common import KubeObject, metadata, names
 from gitops_gen.generate.manifests.workloads import mastodon_container
 from gitops_gen.spec.model import Spec
@@ -51,14 +51,21 @@ def _job(spec: Spec, suffix: str, component: str, command: list[str], env: list[
     }
 
 
-def pre_deploy(spec: Spec) -> KubeObject:
+def pre_deploy(spec: Spec, overlay: str | None = None) -> KubeObject:
+    """The pre-deploy Job of ``overlay`` (None: only to see what it needs, ``stages.prerequisites``)."""
     return _job(spec, "db-migrate-pre", PRE_COMPONENT, ["bundle", "exec", "rails", "db:prepare"],
-                [{"name": "SKIP_POST_DEPLOYMENT_MIGRATIONS", "value": "true"}])
+                [{"name": "SKIP_POST_DEPLOYMENT_MIGRATIONS", "value": "true"}, *_direct(spec, overlay)])
 
 
-def post_deploy(spec: Spec) -> KubeObject:
-    return _job(spec, "db-migrate-post", POST_COMPONENT, ["bundle", "exec", "rails", "db:migrate"], [])
+def post_deploy(spec: Spec, overlay: str | None = None) -> KubeObject:
+    return _job(spec, "db-migrate-post", POST_COMPONENT, ["bundle", "exec", "rails", "db:migrate"],
+                _direct(spec, overlay))
 
 
-def jobs(spec: Spec) -> list[KubeObject]:
-    return [pre_deploy(spec), post_deploy(spec)]
+def _direct(spec: Spec, overlay: str | None) -> list[KubeObject]:
+    # Behind PgBouncer the Jobs go to PostgreSQL itself: migrations hold a session-level advisory lock.
+    return backends.migration_env(spec, spec.overlay_namespace(overlay) if overlay else None)
+
+
+def jobs(spec: Spec, overlay: str) -> list[KubeObject]:
+    return [pre_deploy(spec, overlay), post_deploy(spec, overlay)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitops_gen.generate.catalogue import catalogue
+from gitops_gen.generate.manifests import backends
 from gitops_gen.generate.manifests.common import (
     MASTODON_UID,
     SYSTEM_MOUNT,
@@ -117,7 +118,8 @@ def streaming(spec: Spec) -> KubeObject:
         "image": _image(spec, "streaming"),
         "envFrom": env_sources(spec),
         "env": with_secrets(spec, [{"name": "BIND", "value": bind_address(spec, uri=False)},
-                                   {"name": "PORT", "value": str(STREAMING_PORT)}], streaming=True),
+                                   {"name": "PORT", "value": str(STREAMING_PORT)},
+                                   *backends.streaming_env(spec)], streaming=True),
         "ports": [{"name": "streaming", "containerPort": STREAMING_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 10},
         "livenessProbe": {**probe, "periodSeconds": 30, "timeoutSeconds": 5},
