@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gitops_gen.cli import main
 from gitops_gen.errors import InputError
-from gitops_gen.generate.catalogue import OTP_SECRET, S3_KEYS, catalogue
+from gitops_gen.generate.catalogue import OTP_SECRET, S3_KEYS, backend_keys, catalogue
 from gitops_gen.generate.secrets import (
     GENERATED_KEYS,
     SECRET_KEY_NAMES,
@@ -41,6 +41,12 @@ from gitops_gen.generate.secrets import (
 from gitops_gen.spec.load import parse_spec
 from gitops_gen.spec.secrets import GENERATED_KEY_NAMES, SUPPLIED_KEY_NAMES
 
+# A replica with its own user, sentinels with their own password, a separate cache and Sidekiq Redis: every
+# password mastodon.database and mastodon.redis can bring.
+EVERY_BACKEND = ("mastodon:\n  database: {replica: {host: r, user: \"u$}\"}}\n  redis:\n"
+                 "    sentinel: {master: m, hosts: [s], ownPassword: true}\n"
+                 "    cache: {sentinel: {master: c, hosts: [s], ownPassword: true}}\n"
+                 "    sidekiq: {sentinel: {master: k, hosts: [s], ownPassword: true}}\n")
 AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 
 
@@ -89,7 +95,8 @@ def test_the_spec_refuses_extra_keys_that_gitops_gen_generates_and_agrees_with_t
     generated = {key.name for key in (*SECRET_KEYS, OTP_SECRET) if key.source is Source.GENERATED}
     assert generated == set(GENERATED_KEY_NAMES)
     # extraEnv refuses every secret key by these names: the spec must know all the user's keys too.
-    supplied = {key.name for key in (*SECRET_KEYS, *S3_KEYS) if key.source is Source.USER}
+    supplied = {key.name for key in (*SECRET_KEYS, *S3_KEYS, *backend_keys(parse_spec(EVERY_BACKEND)))
+                if key.source is Source.USER}
     assert supplied == set(SUPPLIED_KEY_NAMES)
 
 
@@ -224,7 +231,7 @@ def test_kubectl_command_has_every_key_fresh_values_and_no_placeholder_text(
 
 
 def test_user_key_descriptions_are_safe_inside_the_shell_expansion() -> None:
-    for key in SECRET_KEYS:
+    for key in (*SECRET_KEYS, *catalogue(parse_spec(EVERY_BACKEND))):
         if key.source is Source.USER:
             assert not set(key.how) & set('$`"\\}'), key.name
 
