@@ -2,8 +2,8 @@
 section that holds them with the instance's domains and extra environment.
 
 The environment variables each field becomes are Mastodon's own (``config/database.yml``,
-``lib/mastodon/redis_configuration.rb``, ``streaming/database.js``, ``streaming/redis.js``); ``generate.manifests
-.backends`` writes them.
+``lib/mastodon/redis_configuration.rb``, ``streaming/database.js``, ``streaming/redis.js``);
+``generate/manifests/backends.py`` writes them.
 """
 
 from __future__ import annotations
