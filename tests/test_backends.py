@@ -161,6 +161,16 @@ def test_the_default_spec_has_none_of_these_keys_or_variables(tmp_path: Path,
     assert not NEW_KEYS & set(run_cli(capsys, "secrets", "--repo", str(root)).out.split())
 
 
+def test_the_external_secret_fetches_the_new_passwords_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = SPEC.replace("drift: {ci: none}\n", "drift: {ci: none}\nsecrets:\n  provider: external-secrets\n"
+                        "  externalSecrets: {store: vault, remoteKeyPrefix: mastodon/}\n")
+    rendered = _init(tmp_path / "repo", "mastodon", capsys, spec)
+    (external,) = [o for o in rendered if o["kind"] == "ExternalSecret"]
+    remote = {d["secretKey"]: d["remoteRef"]["key"] for d in external["spec"]["data"]}
+    assert {key: remote[key] for key in NEW_KEYS} == {key: f"mastodon/{key}" for key in NEW_KEYS}
+    assert referenced_secret_keys(rendered)["mastodon-secrets"] <= set(remote)
+
+
 @pytest.mark.parametrize(("mode", "streaming"), [("disable", "disable"), ("prefer", "disable"),
                                                  ("require", "no-verify"), ("verify-ca", "verify-full"),
                                                  ("verify-full", "verify-full")])
