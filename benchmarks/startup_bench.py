@@ -1,8 +1,9 @@
 """Start-up cost: `gitops-gen --help` and `gitops-gen version` as whole processes, against `kubectl version
 --client` measured in the same run (the peer a user compares with). Target: both under 0.15 s.
 
-Every command imports what it needs inside the command, so help and version load no spec model, GitPython or
-Kubernetes client (tests/test_cli_conventions.py checks the imports; this script prints the time).
+Every command imports what it needs inside the command, so help loads no spec model, GitPython or Kubernetes
+client, and `version`/`--version` are answered before typer is imported (typer 0.29 loads pydantic on any
+command invocation); tests/test_cli_conventions.py checks the imports, this script prints the time.
 Usage: python benchmarks/startup_bench.py [--runs N]
 """
 

@@ -31,6 +31,18 @@ def test_help_loads_none_of_the_heavy_libraries() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_version_is_answered_before_typer_and_its_pydantic_are_loaded() -> None:
+    # typer 0.29 imports pydantic on any command invocation: `version` must not pay for it (issue #13, item 13).
+    for args in (["version"], ["--version"]):
+        code = (
+            f"import sys; from gitops_gen.cli import main; main({args!r}); "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {{'typer', 'click', *{HEAVY!r}}}))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        printed, loaded = done.stdout.strip().splitlines()
+        assert printed.startswith("gitops-gen ") and loaded == "[]", (args, done.stdout)
+
+
 def test_short_help_and_the_version_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     long_help = capsys.readouterr().out
