@@ -31,10 +31,13 @@ def init(
     root = directory.resolve()
     if root.exists() and not root.is_dir():
         raise InputError(f"{root} is a file: name a directory for the repository (it is created if missing)")
-    had_repo = root.exists() and git.is_repo(root)
+    # A directory inside a repository (a monorepo's apps/mastodon, made by this run or not) is a tree of that
+    # repository; anywhere else, init makes the directory a repository of its own.
+    anchor = next(path for path in (root, *root.parents) if path.exists())
+    had_repo = git.is_repo(anchor)
     # Read, planned, written and committed under the repository lock: a concurrent run waits for this one.
-    with git.exclusive(root) if had_repo else contextlib.nullcontext():
-        return _generate(root, force=force, no_commit=no_commit, had_repo=had_repo)
+    with git.exclusive(anchor) if had_repo else contextlib.nullcontext():
+        return _generate(root, anchor, force=force, no_commit=no_commit, had_repo=had_repo)
 
 
 def _cloneable_origin(origin: str | None, spec_file: Path) -> tuple[str | None, str | None]:
@@ -54,7 +57,16 @@ def _cloneable_origin(origin: str | None, spec_file: Path) -> tuple[str | None, 
                   "again")
 
 
-def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
+def _tree(root: Path, anchor: Path, had_repo: bool) -> str:
+    """``root`` relative to the top of its repository, POSIX (empty when it is the top, or a new repository)."""
+    from gitops_gen import git
+
+    if not had_repo:
+        return ""
+    return root.relative_to(git.top_level(anchor).resolve()).as_posix().removeprefix(".")
+
+
+def _generate(root: Path, anchor: Path, *, force: bool, no_commit: bool, had_repo: bool) -> int:
     from gitops_gen import git
     from gitops_gen.errors import SpecError
     from gitops_gen.generate import connections, install_line, tree
@@ -66,13 +78,15 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
     spec = parse_spec(spec_text, str(spec_file))
 
     existed = root.exists()
-    origin = git.remote_url(root) if existed else None
-    warning = None
+    tree_dir = _tree(root, anchor, had_repo)
+    origin = git.remote_url(anchor)
+    warnings: list[str] = []
     if spec.gitops.repo_url is None:
         origin, warning = _cloneable_origin(origin, spec_file)
-    warnings = [*([warning] if warning else []), *connections.warnings(spec)]
+        warnings += [warning] if warning else []
+    warnings += connections.warnings(spec)
     try:
-        plan = tree.plan(spec, root, force=force, repo_url=origin)  # raises before anything is written
+        plan = tree.plan(spec, root, force=force, repo_url=origin, tree=tree_dir)  # raises before any write
     except install_line.UnknownInstallError as error:
         raise SpecError(str(spec_file), f"{error}: set it to the command that installs gitops-gen on the CI runner, "
                         'e.g. pip install "gitops-gen @ git+https://<host>/<repo>.git@<commit>"',
@@ -80,13 +94,15 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
     if new_spec:
         plan.writes[SPEC_FILE] = spec_text
     # Up to date means written *and* committed: a --no-commit run, or a refused commit, left work to commit.
-    ours = [root / path for path in {*plan.unchanged, *plan.changed_paths, SPEC_FILE}]
-    uncommitted = had_repo and not no_commit and bool(git.uncommitted(root, ours))
+    ours = [plan.path(path) for path in {*plan.unchanged, *plan.changed_paths, SPEC_FILE}]
+    if spec.drift.ci == "gitlab" and tree_dir:
+        warnings += _gitlab_include_missing(plan.top, tree_dir)
+    uncommitted = had_repo and not no_commit and bool(git.uncommitted(anchor, ours))
     if not plan.changed_paths and not uncommitted:
         return _done(f"{root}: up to date with {SPEC_FILE}; nothing to commit", warnings)
 
     # The first commit of the tree: nothing generated on disk yet, or only what an uncommitted run left.
-    first_generation = (not had_repo or git.head_commit(root) is None
+    first_generation = (not had_repo or git.head_commit(anchor) is None
                         or not any((root / top).exists() for top in tree.GENERATED_ROOTS))
     root.mkdir(parents=True, exist_ok=True)
     git.ensure_repo(root)
@@ -110,6 +126,20 @@ def _generate(root: Path, *, force: bool, no_commit: bool, had_repo: bool) -> in
                 root.rmdir()
             raise
         return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warnings)
+
+
+def _gitlab_include_missing(top: Path, tree_dir: str) -> list[str]:
+    """A warning when the repository's ``.gitlab-ci.yml`` (its owners', never written by init in a monorepo) does
+    not include the tree's drift job yet."""
+    from gitops_gen.generate.manifests.drift_workflow import gitlab_includes, gitlab_path
+
+    job = gitlab_path(tree_dir)
+    root_ci = top / ".gitlab-ci.yml"
+    text = root_ci.read_text(encoding="utf-8") if root_ci.is_file() else ""
+    if job in gitlab_includes(text):
+        return []
+    return [f"GitLab runs only {root_ci}: add `include: [{{local: {job}}}]` to it so that the scheduled drift "
+            "check of this tree runs"]
 
 
 def _done(message: str, warnings: list[str]) -> int:

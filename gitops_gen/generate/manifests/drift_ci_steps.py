@@ -5,7 +5,8 @@ kubectl minor, the paths) reaches them as environment variables, which ``drift_w
 emitter. Each step runs under ``sh -e`` (GitHub: ``bash -e``; GitLab joins ``before_script`` and ``script``
 into one shell with ``set -e``), so every command that may fail on purpose is guarded.
 
-Variables they read: ``KUBECTL_MINOR`` (``1.31``), ``XDG_CACHE_HOME``, ``OVERLAY``; GitHub's
+Variables they read: ``KUBECTL_MINOR`` (``1.31``), ``XDG_CACHE_HOME``, ``OVERLAY``, ``DRIFT_REPO`` (the tree's
+directory from the repository root, where the steps run; unset for a tree at the root); GitHub's
 ``GITHUB_OUTPUT``, ``GITHUB_PATH``, ``GITHUB_STEP_SUMMARY``, ``RUNNER_TEMP``; GitLab's ``CI_API_V4_URL``,
 ``CI_PROJECT_ID``, ``CI_JOB_URL`` and the optional ``DRIFT_ISSUE_TOKEN``.
 """
@@ -92,7 +93,7 @@ if [ -z "$KUBECONFIG_DATA" ]; then
 else
   printf '%s' "$KUBECONFIG_DATA" > "$RUNNER_TEMP/kubeconfig"
   set +e
-  gitops-gen drift --overlay "$OVERLAY" --kubeconfig "$RUNNER_TEMP/kubeconfig" \\
+  gitops-gen drift --repo "${DRIFT_REPO:-.}" --overlay "$OVERLAY" --kubeconfig "$RUNNER_TEMP/kubeconfig" \\
     --output markdown --json-file "drift-$OVERLAY.json" > "$report" 2> "$errors"
   code=$?
   set -e
@@ -107,7 +108,7 @@ echo "outcome=$outcome" >> "$GITHUB_OUTPUT"
 
 # One open issue per overlay, found by its exact title. An error leaves it alone: it says nothing about drift.
 GITHUB_ISSUE = """\
-title="gitops-gen drift: $OVERLAY"
+title="gitops-gen drift: ${DRIFT_REPO:+$DRIFT_REPO/}$OVERLAY"
 number=$(gh issue list --state open --limit 1000 --json number,title \\
   --jq "first(.[] | select(.title == \\"$title\\") | .number) // empty")
 case "$OUTCOME" in
@@ -141,7 +142,8 @@ GITLAB_CHECK = """\
 report=drift.md
 errors=drift.err
 set +e
-gitops-gen drift --overlay "$OVERLAY" --output markdown --json-file drift.json > "$report" 2> "$errors"
+gitops-gen drift --repo "${DRIFT_REPO:-.}" --overlay "$OVERLAY" --output markdown --json-file drift.json \\
+  > "$report" 2> "$errors"
 code=$?
 cat "$errors" >&2
 """ + CLASSIFY + """\
@@ -153,7 +155,7 @@ if [ -z "${DRIFT_ISSUE_TOKEN:-}" ]; then
   echo "DRIFT_ISSUE_TOKEN is not set: no issue is opened or closed (docs/drift.md, Scheduled checks)"
 else
   issues="$CI_API_V4_URL/projects/$CI_PROJECT_ID/issues"
-  title="gitops-gen drift: $OVERLAY"
+  title="gitops-gen drift: ${DRIFT_REPO:+$DRIFT_REPO/}$OVERLAY"
   if open_issues=$(curl -fsS -G -H "PRIVATE-TOKEN: $DRIFT_ISSUE_TOKEN" "$issues" --data-urlencode state=opened \\
       --data-urlencode in=title --data-urlencode "search=$title" --data-urlencode per_page=100); then
     iid=$(printf '%s' "$open_issues" \\

@@ -94,12 +94,13 @@ def cluster_role_binding(namespace: str, name: str = NAME) -> KubeObject:
 
 def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
              schedule: str = "17 */6 * * *", git_image: str = "alpine/git:2.45.2", branch: str = "main",
-             name: str = NAME, cache_claim: str | None = None) -> KubeObject:
+             name: str = NAME, cache_claim: str | None = None, tree: str = "") -> KubeObject:
     """A CronJob that clones the GitOps repository and runs ``gitops-gen drift`` for each overlay, one run at
     a time (``concurrencyPolicy: Forbid``); the Job fails when drift is found (exit 1) or on error (exit 2).
 
     ``image`` must contain gitops-gen and kubectl (or kustomize); the clone uses ``git_image``. ``cache_claim``
-    (a PersistentVolumeClaim) keeps the render cache between runs, mounted on ``XDG_CACHE_HOME``.
+    (a PersistentVolumeClaim) keeps the render cache between runs, mounted on ``XDG_CACHE_HOME``. ``tree`` is the
+    tree's directory in the repository (a monorepo's ``apps/mastodon``; empty at its root).
     """
     if not overlays:
         raise ValueError("cron_job needs at least one overlay")
@@ -119,7 +120,7 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
         }],
         "containers": [{
             "name": "drift", "image": image,
-            "args": ["drift", "--repo", "/work/repo", *overlay_args, "--output", "json"],
+            "args": ["drift", "--repo", f"/work/repo/{tree}".rstrip("/"), *overlay_args, "--output", "json"],
             # The cache (OpenAPI, discovery) and the temporary export need a writable place.
             "env": [{"name": "HOME", "value": "/work"}, {"name": "XDG_CACHE_HOME", "value": "/work/.cache"},
                     {"name": "TMPDIR", "value": "/work"}],
@@ -166,7 +167,8 @@ def secrets_role(watched: str, account_namespace: str, name: str = NAME) -> list
 
 def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
                       schedule: str = "17 */6 * * *", instance: str | None = None,
-                      watched: str | None = None, cache_claim: str | None = None) -> list[KubeObject]:
+                      watched: str | None = None, cache_claim: str | None = None, tree: str = ""
+                      ) -> list[KubeObject]:
     """Everything the in-cluster drift check needs, in apply order; named after ``instance`` (``<name>-<env>``,
     see ``object_name``) when given. ``watched`` is the overlay's namespace (default: the job's)."""
     name = object_name(instance) if instance else NAME
@@ -176,5 +178,5 @@ def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url
         cluster_role_binding(namespace, name),
         *secrets_role(watched or namespace, namespace, name),
         cron_job(namespace, kube_version=kube_version, image=image, repo_url=repo_url, overlays=overlays,
-                 schedule=schedule, name=name, cache_claim=cache_claim),
+                 schedule=schedule, name=name, cache_claim=cache_claim, tree=tree),
     ]

@@ -10,6 +10,10 @@ syntax; ``init`` writes the file (``.github/workflows/drift.yaml`` or ``.gitlab-
 The kubeconfig of each overlay's cluster comes from a CI secret: on GitHub ``DRIFT_KUBECONFIG_<OVERLAY>``
 (upper case, ``-`` as ``_``), on GitLab a *file* variable ``KUBECONFIG`` scoped to the environment named
 after the overlay. The shell steps themselves are in ``drift_ci_steps``.
+
+A tree in a sub-directory of a monorepo (``tree``, e.g. ``apps/mastodon``) gets a workflow of its own, named after
+that directory (``tree_slug``), so that two trees never share a file, a concurrency group, a cache key or an issue;
+its steps run from the repository root, as CI runs them, with ``DRIFT_REPO`` naming the tree.
 """
 
 from __future__ import annotations
@@ -37,6 +41,48 @@ def secret_name(overlay: str) -> str:
     'DRIFT_KUBECONFIG_PRODUCTION_EU'
     """
     return "DRIFT_KUBECONFIG_" + re.sub(r"[^A-Z0-9]", "_", overlay.upper())
+
+
+def tree_slug(tree: str) -> str:
+    """A tree's directory as one name for files, groups and keys.
+
+    >>> tree_slug("apps/mastodon"), tree_slug("Deploy/Mastodon_EU")
+    ('apps-mastodon', 'deploy-mastodon-eu')
+    """
+    return re.sub(r"[^a-z0-9]+", "-", tree.lower()).strip("-")
+
+
+def github_path(tree: str = "") -> str:
+    """Where GitHub reads the workflow, relative to the repository root (one file per tree)."""
+    return f".github/workflows/drift-{tree_slug(tree)}.yaml" if tree else ".github/workflows/drift.yaml"
+
+
+def gitlab_path(tree: str = "") -> str:
+    """Where the GitLab job goes, relative to the repository root. At the root, ``.gitlab-ci.yml`` itself; in a
+    sub-directory, a file of the tree that the repository's own ``.gitlab-ci.yml`` includes (GitLab reads only
+    the root file, which in a monorepo belongs to its owners, so gitops-gen never writes it)."""
+    return f"{tree}/drift.gitlab-ci.yml" if tree else ".gitlab-ci.yml"
+
+
+def gitlab_includes(text: str) -> set[str]:
+    """The local files a ``.gitlab-ci.yml`` includes, from the repository root (empty for unreadable YAML).
+
+    >>> sorted(gitlab_includes("include:\n  - local: /apps/m/drift.gitlab-ci.yml\n  - ci/x.yml\n"))
+    ['apps/m/drift.gitlab-ci.yml', 'ci/x.yml']
+    """
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return set()
+    found = document.get("include") if isinstance(document, dict) else None
+    entries = found if isinstance(found, list) else [found]
+    paths = [entry.get("local") if isinstance(entry, dict) else entry for entry in entries]
+    return {path.lstrip("/") for path in paths if isinstance(path, str)}
+
+
+def _tree_names(tree: str) -> tuple[str, str]:
+    """(suffix for names, the tree's env) of a tree: nothing for the root tree, which keeps the names it had."""
+    return (f"-{tree_slug(tree)}", tree) if tree else ("", "")
 
 
 def kubectl_minor(kube_version: str) -> str:
@@ -81,10 +127,11 @@ def _dump(document: dict[str, Any], comment: str = "") -> str:
 
 
 def github_workflow(overlays: Sequence[str], *, install: str, schedule: str = DEFAULT_SCHEDULE,
-                    kube_version: str = "1.36", issue: bool = True, python: str = "3.11") -> str:
-    """A GitHub Actions workflow running ``gitops-gen drift`` for each overlay."""
+                    kube_version: str = "1.36", issue: bool = True, python: str = "3.11", tree: str = "") -> str:
+    """A GitHub Actions workflow running ``gitops-gen drift`` for each overlay of the tree in ``tree``."""
     _check(overlays)
-    cache_key = "gitops-gen-drift-${{ matrix.overlay }}-${{ steps.prepare.outputs.kubectl }}-"
+    suffix, tree_env = _tree_names(tree)
+    cache_key = f"gitops-gen-drift{suffix}-${{{{ matrix.overlay }}}}-${{{{ steps.prepare.outputs.kubectl }}}}-"
     cache = {"path": "~/.cache/gitops-gen", "key": cache_key + "${{ steps.prepare.outputs.tree }}"}
     job_steps: list[dict[str, Any]] = [
         {"uses": "actions/checkout@v4"},
@@ -93,7 +140,7 @@ def github_workflow(overlays: Sequence[str], *, install: str, schedule: str = DE
         # The render cache is keyed by git tree inside, so it is never stale; restore and save are separate
         # steps because a run that finds drift fails, and the combined action saves only on success.
         {"name": "Restore the render cache", "id": "cache", "uses": "actions/cache/restore@v4",
-         "with": {**cache, "restore-keys": cache_key + "\n" + "gitops-gen-drift-${{ matrix.overlay }}-"}},
+         "with": {**cache, "restore-keys": cache_key + "\n" + f"gitops-gen-drift{suffix}-${{{{ matrix.overlay }}}}-"}},
         {"name": "Install kubectl", "env": {"kubectl_version": "${{ steps.prepare.outputs.kubectl }}"},
          "run": steps.GITHUB_INSTALL_KUBECTL},
         {"name": "Install gitops-gen", "run": install},
@@ -120,17 +167,18 @@ def github_workflow(overlays: Sequence[str], *, install: str, schedule: str = DE
                       "env": {"OUTCOME": "${{ steps.drift.outputs.outcome }}"},
                       "run": 'echo "gitops-gen drift: $OUTCOME (see the job summary)"\nexit 1\n'})
     workflow = {
-        "name": "drift",
+        "name": f"drift {tree}" if tree else "drift",
         "on": {"schedule": [{"cron": schedule}], "workflow_dispatch": {}},
         # One run at a time: a scheduled run waits for a manual one (and the other way round).
-        "concurrency": {"group": "gitops-gen-drift", "cancel-in-progress": False},
+        "concurrency": {"group": f"gitops-gen-drift{suffix}", "cancel-in-progress": False},
         "permissions": permissions,
         "jobs": {"drift": {
             "name": "drift (${{ matrix.overlay }})",
             "runs-on": "ubuntu-latest",
             "timeout-minutes": 30,
             "defaults": {"run": {"shell": "sh"}},
-            "env": {"KUBECTL_MINOR": kubectl_minor(kube_version), "GITOPS_GEN_KUSTOMIZE": "kubectl kustomize"},
+            "env": {"KUBECTL_MINOR": kubectl_minor(kube_version), "GITOPS_GEN_KUSTOMIZE": "kubectl kustomize",
+                    **({"DRIFT_REPO": tree_env} if tree_env else {})},
             "strategy": {"fail-fast": False, "max-parallel": 1, "matrix": {"include": [
                 {"overlay": overlay, "kubeconfig": secret_name(overlay)} for overlay in overlays]}},
             "steps": job_steps,
@@ -140,26 +188,29 @@ def github_workflow(overlays: Sequence[str], *, install: str, schedule: str = DE
 
 
 def gitlab_workflow(overlays: Sequence[str], *, install: str, schedule: str = DEFAULT_SCHEDULE,
-                    kube_version: str = "1.36", issue: bool = True, python: str = "3.11") -> str:
+                    kube_version: str = "1.36", issue: bool = True, python: str = "3.11", tree: str = "") -> str:
     """A GitLab CI file running ``gitops-gen drift`` for each overlay (the schedule itself is set in GitLab's
     *Build > Pipeline schedules*, with the cron given here as a comment)."""
     _check(overlays)
+    suffix, tree_env = _tree_names(tree)
     script = [steps.GITLAB_CHECK, *([steps.GITLAB_ISSUE] if issue else []), 'exit "$code"']
     job = {
         "image": f"python:{python}-slim",
         "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}, {"if": '$CI_PIPELINE_SOURCE == "web"'}],
         # One run at a time, across pipelines.
-        "resource_group": "gitops-gen-drift",
+        "resource_group": f"gitops-gen-drift{suffix}",
         "parallel": {"matrix": [{"OVERLAY": list(overlays)}]},
         "environment": {"name": "$OVERLAY", "action": "verify"},
         "variables": {"KUBECTL_MINOR": kubectl_minor(kube_version), "XDG_CACHE_HOME": "$CI_PROJECT_DIR/.cache",
-                      "GITOPS_GEN_KUSTOMIZE": "kubectl kustomize"},
+                      "GITOPS_GEN_KUSTOMIZE": "kubectl kustomize", **({"DRIFT_REPO": tree_env} if tree_env else {})},
         # Keyed by overlay only: inside, renders are keyed by git tree, so the cache is never stale. Saved on
         # failure too: a run that finds drift fails.
-        "cache": {"key": "gitops-gen-drift-$OVERLAY", "paths": [".cache/gitops-gen"], "when": "always"},
+        "cache": {"key": f"gitops-gen-drift{suffix}-$OVERLAY", "paths": [".cache/gitops-gen"], "when": "always"},
         "before_script": [steps.GITLAB_SYSTEM, steps.GITLAB_INSTALL_KUBECTL, install],
         "script": script,
         "artifacts": {"when": "always", "expose_as": "drift report", "paths": ["drift.md", "drift.json"]},
     }
     comment = f"# Create a pipeline schedule with cron {json.dumps(schedule)}; run it by hand from the pipeline page.\n"
-    return _dump({"drift": job}, comment)
+    if tree:
+        comment += f"# Included by the repository's .gitlab-ci.yml: include: [{{local: {gitlab_path(tree)}}}]\n"
+    return _dump({f"drift{suffix}": job}, comment)

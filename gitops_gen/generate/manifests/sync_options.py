@@ -45,6 +45,8 @@ class SyncTarget:
         repo_url: the git URL the engines clone (the only source the AppProject allows).
         revision: the branch the engines follow.
         deployments: the names of the overlay's Deployments, read from its render (Flux health checks).
+        tree: the tree's directory relative to the repository root (``apps/mastodon`` in a monorepo; empty at
+            the root): the engines clone the whole repository and look up paths from its root.
     """
 
     name: str
@@ -53,6 +55,7 @@ class SyncTarget:
     repo_url: str
     revision: str = "main"
     deployments: tuple[str, ...] = ()
+    tree: str = ""
 
     def __post_init__(self) -> None:
         _check(self.instance, _DNS_LABEL, "name/env", "a DNS label once joined as <name>-<env>")
@@ -70,7 +73,7 @@ class SyncTarget:
     @property
     def overlay_path(self) -> str:
         """The overlay's directory, relative to the repository root."""
-        return f"overlays/{self.env}"
+        return f"{self.tree}/overlays/{self.env}" if self.tree else f"overlays/{self.env}"
 
 
 @dataclass(frozen=True)

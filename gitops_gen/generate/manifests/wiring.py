@@ -54,17 +54,17 @@ def _repo_url(spec: Spec, remote: str | None) -> str:
     return spec.gitops.repo_url or remote or PLACEHOLDER_REPO.format(name=spec.name)
 
 
-def cluster_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, list[KubeObject]]:
+def cluster_files(spec: Spec, overlay: str, repo_url: str | None, tree: str = "") -> dict[str, list[KubeObject]]:
     """``clusters/<overlay>/<engine>/…`` for every engine the spec names, and ``clusters/<overlay>/drift/``
-    when the in-cluster drift check is asked for."""
-    files = _engine_files(spec, overlay, repo_url)
+    when the in-cluster drift check is asked for. ``tree``: the tree's directory in the repository."""
+    files = _engine_files(spec, overlay, repo_url, tree)
     in_cluster = spec.drift.in_cluster
     if in_cluster:
         objects = drift_job.drift_job_objects(
             in_cluster.namespace or spec.overlay_namespace(overlay), kube_version=spec.kube_version,
             image=in_cluster.image, repo_url=_repo_url(spec, repo_url), overlays=[overlay],
             schedule=spec.drift.schedule, instance=f"{spec.name}-{overlay}", watched=spec.overlay_namespace(overlay),
-            cache_claim=in_cluster.cache_volume)
+            cache_claim=in_cluster.cache_volume, tree=tree)
         root = f"clusters/{overlay}/drift"
         files[f"{root}/kustomization.yaml"] = [{"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                                 "kind": "Kustomization", "resources": ["drift-check.yaml"]}]
@@ -72,12 +72,12 @@ def cluster_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, l
     return files
 
 
-def _engine_files(spec: Spec, overlay: str, repo_url: str | None) -> dict[str, list[KubeObject]]:
+def _engine_files(spec: Spec, overlay: str, repo_url: str | None, tree: str) -> dict[str, list[KubeObject]]:
     gitops = spec.gitops
     target = sync.SyncTarget(
         name=spec.name, env=overlay, namespace=spec.overlay_namespace(overlay),
         repo_url=_repo_url(spec, repo_url),
-        revision=gitops.revision, deployments=tuple(w.name for w in workloads(spec, overlay)),
+        revision=gitops.revision, deployments=tuple(w.name for w in workloads(spec, overlay)), tree=tree,
     )
     return sync.cluster_files(
         target, gitops.engines,
@@ -101,8 +101,9 @@ def sops_config(spec: Spec) -> dict[str, object] | None:
     return secrets.sops_config(dict.fromkeys(spec.overlays, chosen))
 
 
-def drift_workflow_file(spec: Spec) -> tuple[str, str] | None:
-    """The scheduled drift check for CI: (path, text), or None when ``drift.ci`` is ``none``.
+def drift_workflow_file(spec: Spec, tree: str = "") -> tuple[str, str] | None:
+    """The scheduled drift check for CI: (path from the repository root, text), or None when ``drift.ci`` is
+    ``none``. ``tree``: the tree's directory in the repository (``drift_workflow.github_path``, ``gitlab_path``).
 
     Raises ``install_line.UnknownInstallError`` when ``drift.install`` is unset and the running gitops-gen was
     installed from a local path (nothing then says how a CI runner can install it).
@@ -110,9 +111,9 @@ def drift_workflow_file(spec: Spec) -> tuple[str, str] | None:
     drift = spec.drift
     if drift.ci == "none":
         return None
-    make, path = ((drift_workflow.github_workflow, ".github/workflows/drift.yaml") if drift.ci == "github"
-                  else (drift_workflow.gitlab_workflow, ".gitlab-ci.yml"))
+    make, path = ((drift_workflow.github_workflow, drift_workflow.github_path(tree)) if drift.ci == "github"
+                  else (drift_workflow.gitlab_workflow, drift_workflow.gitlab_path(tree)))
     text = make(list(spec.overlays), schedule=drift.schedule, kube_version=spec.kube_version, issue=drift.issue,
-                install=drift.install or install_line.pinned_install_command())
+                install=drift.install or install_line.pinned_install_command(), tree=tree)
     # The file gets gitops-gen's own header (with its checksum) when it is written.
     return path, text.removeprefix(drift_workflow.HEADER + "\n")
