@@ -69,11 +69,7 @@ def generate(spec: Spec, repo_url: str | None = None, tree: str = "") -> list[Ge
 
 
 def from_tree(path: str, tree: str) -> str:
-    """A path from the repository root, as seen from the tree's directory.
-
-    >>> from_tree(".github/workflows/drift-apps-m.yaml", "apps/m"), from_tree("apps/m/x.yml", "apps/m")
-    ('../../.github/workflows/drift-apps-m.yaml', 'x.yml')
-    """
+    """A path from the repository root, seen from the tree: ``../../.github/workflows/…`` from ``apps/m``."""
     return posixpath.relpath(path, tree or ".")
 
 
