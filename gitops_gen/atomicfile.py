@@ -57,3 +57,9 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(handle)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``write_atomic`` for text (UTF-8), making the parent directories first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode("utf-8"))

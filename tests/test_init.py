@@ -155,6 +155,8 @@ def test_this_repository_is_its_own_example(tmp_path: Path, capsys: pytest.Captu
     assert run_cli(capsys, "init", str(tmp_path), "--no-commit").code == 0
     for top in ("base", "overlays", "clusters"):
         assert snapshot(tmp_path / top) == snapshot(REPO_ROOT / top), f"{top}/ differs: run gitops-gen init ."
+    schema = "gitops-gen.schema.json"  # what the spec's modeline names: the schema of this very version
+    assert (tmp_path / schema).read_text() == (REPO_ROOT / schema).read_text(), f"{schema} differs: run init ."
 
 
 def test_kube_version_selects_api_versions() -> None:

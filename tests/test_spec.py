@@ -153,10 +153,41 @@ def test_init_with_a_bad_spec_exits_2_and_writes_nothing(tmp_path: Path, capsys:
     assert not (tmp_path / ".git").exists()
 
 
-@pytest.mark.parametrize("spec", ["gitops_gen/spec/default.yaml", "gitops-gen.yaml"])
-def test_the_shipped_json_schema_accepts_the_default_and_the_home_lab_spec(spec: str) -> None:
+def _modeline_target(spec: Path) -> Path:
+    """Where an editor finds the spec's schema: its first line's yaml-language-server modeline, a path
+    relative to the spec's own directory."""
+    first = spec.read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema="), first
+    target = first.split("$schema=", 1)[1].strip()
+    assert "://" not in target and not Path(target).is_absolute(), target
+    return spec.parent / target
+
+
+def _check_jsonschema(schema: Path, spec: Path) -> subprocess.CompletedProcess[str]:
     # check-jsonschema validates as editors (yaml-language-server) and CI linters do.
-    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--schemafile",
-                           str(REPO_ROOT / "gitops_gen" / "spec" / "schema.json"), str(REPO_ROOT / spec)],
+    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(spec)],
                           capture_output=True, text=True)
+
+
+def test_the_modeline_of_the_default_spec_names_a_committed_schema_that_accepts_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "init", str(tmp_path / "repo")).code == 0
+    # What someone who cloned the repository has: nothing from gitops-gen's own package.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(tmp_path / "repo"), str(clone)], check=True)
+    spec = clone / "gitops-gen.yaml"
+    schema = _modeline_target(spec)
+    assert schema.is_file()
+    done = _check_jsonschema(schema, spec)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The schema checks something: a typo'd field and a wrong type are refused.
+    spec.write_text(spec.read_text().replace("kubeVersion:", "kubeVersoin:"))
+    assert _check_jsonschema(schema, spec).returncode == 1
+    header = "".join(line for line in spec.read_text().splitlines(keepends=True) if line.startswith("#"))
+    assert "gitops_gen/" not in header  # nothing that is only in gitops-gen's source tree
+
+
+def test_the_home_lab_spec_names_its_schema_by_modeline_and_it_accepts_the_spec() -> None:
+    spec = REPO_ROOT / "gitops-gen.yaml"
+    done = _check_jsonschema(_modeline_target(spec), spec)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -21,8 +21,9 @@ from typing import Any
 import yaml
 
 from gitops_gen import yamlio
-from gitops_gen.atomicfile import is_leftover, write_atomic
+from gitops_gen.atomicfile import is_leftover, write_atomic, write_atomically
 from gitops_gen.errors import GeneratedFileEditedError, InputError
+from gitops_gen.generate import schema_file
 from gitops_gen.generate.manifests import drift_workflow, environment, migrations, nginx, stages, wiring, workloads
 from gitops_gen.generate.manifests.common import labels, names
 from gitops_gen.spec.model import Spec
@@ -62,6 +63,7 @@ def generate(spec: Spec, repo_url: str | None = None, tree: str = "") -> list[Ge
     sops = wiring.sops_config(spec)
     if sops:
         files.append(GeneratedFile(".sops.yaml", [sops]))
+    files.append(GeneratedFile(schema_file.SCHEMA_FILE, text=schema_file.schema_text()))
     workflow = wiring.drift_workflow_file(spec, tree)
     if workflow:
         files.append(GeneratedFile(from_tree(workflow[0], tree), text=workflow[1]))
@@ -176,6 +178,8 @@ def _header(sum_: str) -> str:
 
 def render_text(file: GeneratedFile, documents: list[Any], owned: Any) -> str:
     """The file's full text: header with checksum, then the body."""
+    if file.path == schema_file.SCHEMA_FILE:
+        return file.text or ""  # JSON: no comment for a header (schema_file.py)
     body = file.text if not file.is_yaml else "---\n".join(yamlio.dump_round_trip(doc) for doc in documents)
     assert body is not None
     # A kustomization's checksum covers the data gitops-gen owns (the user edits its images and adds entries);
@@ -195,7 +199,7 @@ def read_checksum(text: str) -> str | None:
 
 
 def is_generated(text: str) -> bool:
-    return text.startswith(HEADER)
+    return text.startswith(HEADER) or schema_file.is_ours(text)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -269,11 +273,6 @@ class Plan:
     def _remember(self, relative: str) -> None:
         path = self.path(relative)
         self._before[relative] = path.read_bytes() if path.is_file() else None
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode("utf-8"))
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:
@@ -392,6 +391,8 @@ def _merge_user_parts(relative: str, documents: list[Any], current: str, is_ours
 
 
 def _edited_by_hand(file: GeneratedFile, current: str, is_ours: Callable[[str, Any], bool]) -> bool:
+    if file.path == schema_file.SCHEMA_FILE:
+        return not schema_file.is_ours(current)  # ours whatever its content: rewritten on every init
     recorded = read_checksum(current)
     if recorded is None:
         return True  # no header: a file the user wrote (or whose header they removed)
