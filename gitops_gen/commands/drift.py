@@ -32,14 +32,19 @@ def drift(
         "--ref", metavar="REF", help="The commit whose tree is the desired state.")] = "HEAD",
     overlay: Annotated[list[str] | None, typer.Option(
         "--overlay", metavar="NAME",
-        help="An overlay under overlays/ to check; repeatable. Default: every overlay.")] = None,
+        help="An overlay under overlays/ to check; repeatable. Default: every overlay, each in its "
+        "overlays.<env>.context.")] = None,
     repo: Annotated[Path, typer.Option(
         "--repo", metavar="DIR", help="The GitOps repository (default: the current directory).")] = _CURRENT_DIRECTORY,
     kubeconfig: Annotated[Path | None, typer.Option(
         "--kubeconfig", metavar="FILE",
         help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster).")] = None,
     context: Annotated[str | None, typer.Option(
-        "--context", metavar="NAME", help="Kubeconfig context (default: its current one).")] = None,
+        "--context", metavar="NAME", help="Kubeconfig context for every overlay checked (default: each "
+        "overlay's overlays.<env>.context; else, for a single overlay, the current one).")] = None,
+    current_context: Annotated[bool, typer.Option(
+        "--current-context", help="Check every overlay in the kubeconfig's current context (or in-cluster), "
+        "whatever the spec says: for a kubeconfig that belongs to the overlay, as in the CI job.")] = False,
     mode: Annotated[ModeOption, typer.Option(
         "--mode", metavar="read-only|server",
         help="read-only: get/list only; server: server-side apply dry-run per object (needs patch).",
@@ -73,6 +78,7 @@ def drift(
     started = time.monotonic()
     options = DriftOptions(
         repo=repo, ref=ref, overlays=tuple(overlay or ()), kubeconfig=kubeconfig, context=context,
+        current_context=current_context,
         mode=Mode(mode.value), concurrency=concurrency, ignore=tuple(ignore or ()), timeout=timeout,
         sync_managers=tuple(sync_manager or ()), secret_values=secret_values,
     )

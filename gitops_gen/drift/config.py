@@ -20,7 +20,7 @@ from typing import Any
 
 from gitops_gen import yamlio
 from gitops_gen.drift.ignore_rules import IgnoreRule
-from gitops_gen.spec.load import validate_drift_section
+from gitops_gen.spec.load import validate_drift_section, validate_overlay_contexts
 from gitops_gen.spec.model import Drift
 
 
@@ -30,18 +30,24 @@ class DriftSettings:
 
     ignore: tuple[IgnoreRule, ...] = ()
     sync_managers: tuple[str, ...] = ()
+    contexts: tuple[tuple[str, str], ...] = ()  # (overlay, kube context) from overlays.<env>.context
+
+    def context_of(self, overlay: str) -> str | None:
+        return dict(self.contexts).get(overlay)
 
 
-def settings_from_spec(drift: Drift) -> DriftSettings:
+def settings_from_spec(drift: Drift, contexts: dict[str, str] | None = None) -> DriftSettings:
     rules = tuple(IgnoreRule(tuple(rule.json_pointers), group=rule.group, kind=rule.kind,
                              namespace=rule.namespace, name=rule.name) for rule in drift.ignore)
-    return DriftSettings(rules, tuple(drift.sync_managers))
+    return DriftSettings(rules, tuple(drift.sync_managers), tuple(sorted((contexts or {}).items())))
 
 
 def parse_drift_section(data: Any, source: str, lines: dict[yamlio.FieldPath, int] | None = None) -> DriftSettings:
     """Validate the plain data of a whole spec document and return its drift settings (defaults when the
     ``drift`` section is absent)."""
-    return settings_from_spec(validate_drift_section(data if isinstance(data, dict) else {}, source, lines))
+    plain = data if isinstance(data, dict) else {}
+    return settings_from_spec(validate_drift_section(plain, source, lines),
+                              validate_overlay_contexts(plain, source, lines))
 
 
 def read_drift_settings(path: Path) -> DriftSettings:
@@ -50,4 +56,6 @@ def read_drift_settings(path: Path) -> DriftSettings:
         return DriftSettings()
     document = yamlio.read_round_trip(path)
     data = yamlio.to_plain(document) if isinstance(document, dict) else {}
-    return settings_from_spec(validate_drift_section(data, str(path), yamlio.line_numbers(document)))
+    lines = yamlio.line_numbers(document)
+    return settings_from_spec(validate_drift_section(data, str(path), lines),
+                              validate_overlay_contexts(data, str(path), lines))

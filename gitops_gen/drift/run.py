@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops_gen import git, kustomize
 from gitops_gen.drift import render_cache
@@ -20,8 +21,11 @@ from gitops_gen.drift.ignore_rules import parse_ignore
 from gitops_gen.drift.policy import Policy, sync_managers, tracking_selector
 from gitops_gen.drift.render_cache import uses_remote_resources
 from gitops_gen.drift.result import DriftResult
-from gitops_gen.errors import InputError, KustomizeError
+from gitops_gen.errors import ClusterConfigError, InputError, KustomizeError
 from gitops_gen.objects import KubeObject, object_key
+
+if TYPE_CHECKING:
+    from gitops_gen.kube.cluster import Cluster
 
 SPEC_FILE = "gitops-gen.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -46,7 +50,8 @@ class DriftOptions:
     ref: str = "HEAD"
     overlays: tuple[str, ...] = ()
     kubeconfig: Path | None = None
-    context: str | None = None
+    context: str | None = None  # every overlay in this context, whatever the spec says
+    current_context: bool = False  # every overlay in the kubeconfig's current context (or in-cluster)
     mode: Mode = Mode.READ_ONLY
     concurrency: int = 8
     ignore: tuple[str, ...] = ()
@@ -136,19 +141,52 @@ def build_policy(settings: DriftSettings, options: DriftOptions) -> Policy:
                   ignore=tuple(rules), secret_values=options.secret_values)
 
 
-def run(options: DriftOptions) -> DriftRun:
-    """Compare every chosen overlay with the cluster; errors are raised, never reported as drift."""
+def overlay_contexts(names: Sequence[str], settings: DriftSettings, options: DriftOptions) -> dict[str, str | None]:
+    """The kube context each overlay is checked in (None: the kubeconfig's current one, or in-cluster).
+
+    ``--context`` or ``--current-context`` decide for every overlay; otherwise each overlay's
+    ``overlays.<env>.context``. An overlay without one is checked in the current context only when it is the
+    only overlay checked: one context for several overlays is how production came out "missing" on a staging
+    cluster."""
+    if options.context is not None or options.current_context:
+        return dict.fromkeys(names, options.context)
+    contexts = {name: settings.context_of(name) for name in names}
+    unplaced = [name for name, context in contexts.items() if context is None]
+    if len(names) > 1 and unplaced:
+        raise InputError(f"{len(names)} overlays would be checked, and overlay {unplaced[0]} names no kube context: "
+                         f"pass --overlay NAME, or set overlays.{unplaced[0]}.context in {SPEC_FILE}")
+    return contexts
+
+
+def _connect(options: DriftOptions, overlay: str, context: str | None) -> Cluster:
     from gitops_gen.kube import connect as kube
 
+    try:
+        return kube.connect(options.kubeconfig, context, timeout=options.timeout, pool_size=options.concurrency)
+    except ClusterConfigError as error:
+        if context is None or context == options.context:
+            raise
+        # The context came from the spec: say which overlay named it, and the way out.
+        raise ClusterConfigError(f"overlay {overlay} (overlays.{overlay}.context {context!r} in {SPEC_FILE}): "
+                                 f"{error}") from error
+
+
+def run(options: DriftOptions) -> DriftRun:
+    """Compare every chosen overlay with the cluster, each in its context; errors are raised, never reported as
+    drift."""
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     desired = render_desired(options.repo, options.ref, options.overlays)
     policy = build_policy(desired.settings, options)
-    connection = kube.connect(options.kubeconfig, options.context, timeout=options.timeout,
-                              pool_size=options.concurrency)
-    schema = connection.openapi_schema()
+    contexts = overlay_contexts(list(desired.overlays), desired.settings, options)
+    connections: dict[str | None, Cluster] = {}
+    for name, context in contexts.items():  # every context is reachable before anything is compared
+        if context not in connections:
+            connections[context] = _connect(options, name, context)
+    schemas = {context: connection.openapi_schema() for context, connection in connections.items()}
     results: list[DriftResult] = []
     for name, objects in desired.overlays.items():
+        connection, schema = connections[contexts[name]], schemas[contexts[name]]
         for obj in objects:
             # A namespaced object without a namespace lands in the context's namespace, as kubectl would do it.
             resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
@@ -168,4 +206,4 @@ def run(options: DriftOptions) -> DriftRun:
         listed = state.listed if selector else set()
         verdicts = evaluate(objects, state.objects, listed, schema, policy, applied)
         results.append(DriftResult(desired.commit, name, options.mode.value, verdicts))
-    return DriftRun(results, connection.request_count)
+    return DriftRun(results, sum(connection.request_count for connection in connections.values()))

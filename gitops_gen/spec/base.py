@@ -50,6 +50,13 @@ def _env_var_name(value: str) -> str:
     return value
 
 
+def _kube_context(value: str) -> str:
+    # kubeconfig context names are free text (EKS uses ARNs); what a command line and a CI log can carry.
+    if not value or len(value) > 253 or not value.isprintable() or any(char.isspace() for char in value):
+        raise ValueError(f"{value!r} is not a kubeconfig context name (no spaces or control characters)")
+    return value
+
+
 def _quantity(value: str | int | float) -> str:
     if not is_valid_resource_quantity(value):
         raise ValueError(f"{value!r} is not a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)")
@@ -62,6 +69,7 @@ ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
 Domain = Annotated[str, AfterValidator(domain)]
 ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
 EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
+KubeContext = Annotated[str, AfterValidator(_kube_context)]
 Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 Replicas = Annotated[int, Field(strict=True, ge=0)]

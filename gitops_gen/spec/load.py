@@ -9,11 +9,13 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
 
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
 from gitops_gen.spec import SPEC_FILE, services, versions
+from gitops_gen.spec.base import KubeContext
 from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
 from gitops_gen.spec.secrets import GENERATED_KEY_NAMES, SUPPLIED_KEY_NAMES
 
@@ -137,6 +139,24 @@ def validate_drift_section(data: dict[str, Any], source: str,
         return Drift.model_validate(data.get("drift") or {})
     except ValidationError as error:
         raise _spec_error(error, source, lines or {}, prefix=("drift",)) from None
+
+
+class _OverlayPlace(BaseModel):
+    """Only where an overlay lives, read from a whole overlay entry (its other fields are not drift's)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    context: KubeContext | None = None
+
+
+def validate_overlay_contexts(data: dict[str, Any], source: str,
+                              lines: dict[yamlio.FieldPath, int] | None = None) -> dict[str, str]:
+    """The kube context each overlay names (``overlays.<env>.context``), validated on its own like the ``drift``
+    section; overlays without one are left out."""
+    try:
+        places = TypeAdapter(dict[str, _OverlayPlace]).validate_python(data.get("overlays") or {})
+    except ValidationError as error:
+        raise _spec_error(error, source, lines or {}, prefix=("overlays",)) from None
+    return {name: place.context for name, place in places.items() if place.context is not None}
 
 
 def _spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int],

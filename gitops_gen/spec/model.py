@@ -20,6 +20,7 @@ from gitops_gen.spec.base import (
     Domain,
     ImageName,
     ImageTag,
+    KubeContext,
     ObjectName,
     PositiveInt,
     Quantity,
@@ -272,6 +273,9 @@ class Overlay(_Model):
     """What differs in one environment; everything unset falls back to the top-level value."""
 
     namespace: DnsLabel | None = None
+    # Where the overlay lives: the kubeconfig context that `drift` checks it in (`gitops-gen drift` with no
+    # --overlay checks each overlay in its own).
+    context: KubeContext | None = None
     local_domain: Domain | None = None
     image_tag: ImageTag | None = None
     web: ComponentOverride = ComponentOverride()

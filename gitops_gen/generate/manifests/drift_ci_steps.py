@@ -5,6 +5,9 @@ kubectl minor, the paths) reaches them as environment variables, which ``drift_w
 emitter. Each step runs under ``sh -e`` (GitHub: ``bash -e``; GitLab joins ``before_script`` and ``script``
 into one shell with ``set -e``), so every command that may fail on purpose is guarded.
 
+The kubeconfig the job gets is the overlay's own, so drift runs with ``--current-context``: the spec's
+``overlays.<env>.context`` names a context of the user's kubeconfig, which that file need not have.
+
 Variables they read: ``KUBECTL_MINOR`` (``1.31``), ``XDG_CACHE_HOME``, ``OVERLAY``, ``DRIFT_REPO`` (the tree's
 directory from the repository root, where the steps run; unset for a tree at the root); GitHub's
 ``GITHUB_OUTPUT``, ``GITHUB_PATH``, ``GITHUB_STEP_SUMMARY``, ``RUNNER_TEMP``; GitLab's ``CI_API_V4_URL``,
@@ -94,7 +97,7 @@ else
   printf '%s' "$KUBECONFIG_DATA" > "$RUNNER_TEMP/kubeconfig"
   set +e
   gitops-gen drift --repo "${DRIFT_REPO:-.}" --overlay "$OVERLAY" --kubeconfig "$RUNNER_TEMP/kubeconfig" \\
-    --output markdown --json-file "drift-$OVERLAY.json" > "$report" 2> "$errors"
+    --current-context --output markdown --json-file "drift-$OVERLAY.json" > "$report" 2> "$errors"
   code=$?
   set -e
   rm -f "$RUNNER_TEMP/kubeconfig"
@@ -142,8 +145,8 @@ GITLAB_CHECK = """\
 report=drift.md
 errors=drift.err
 set +e
-gitops-gen drift --repo "${DRIFT_REPO:-.}" --overlay "$OVERLAY" --output markdown --json-file drift.json \\
-  > "$report" 2> "$errors"
+gitops-gen drift --repo "${DRIFT_REPO:-.}" --overlay "$OVERLAY" --current-context --output markdown \\
+  --json-file drift.json > "$report" 2> "$errors"
 code=$?
 cat "$errors" >&2
 """ + CLASSIFY + """\

@@ -120,7 +120,8 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
         }],
         "containers": [{
             "name": "drift", "image": image,
-            "args": ["drift", "--repo", f"/work/repo/{tree}".rstrip("/"), *overlay_args, "--output", "json"],
+            "args": ["drift", "--repo", f"/work/repo/{tree}".rstrip("/"), *overlay_args, "--current-context",
+                     "--output", "json"],
             # The cache (OpenAPI, discovery) and the temporary export need a writable place.
             "env": [{"name": "HOME", "value": "/work"}, {"name": "XDG_CACHE_HOME", "value": "/work/.cache"},
                     {"name": "TMPDIR", "value": "/work"}],
