@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -144,35 +145,35 @@ def test_gitlab_in_a_monorepo_never_writes_the_owners_ci_file_and_says_what_to_i
 def test_the_github_drift_step_run_from_the_repository_root_checks_the_sub_directory_tree(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    top = _monorepo(tmp_path, {"apps/mastodon": SPEC.format(drift="", namespace=namespace)})
+    # A name of its own and no static NFS volume: nothing cluster-scoped shared with other tests on the plane.
+    name = f"m{uuid.uuid4().hex[:6]}"
+    spec = f"name: {name}\ndrift: {{install: 'true'}}\noverlays:\n  production: {{namespace: {namespace}}}\n"
+    top = _monorepo(tmp_path, {"apps/mastodon": spec})
     monkeypatch.chdir(top)
     assert run_cli(capsys, "init", "apps/mastodon").code == 0
     rendered = kustomize.render_text(top / "apps/mastodon/overlays/production")
-    try:
-        applied = cluster.kubectl("apply", "--server-side", "--field-manager", "kubectl", "-f", "-", stdin=rendered,
-                                  check=False)
-        assert applied.returncode == 0, applied.stderr
-        time.sleep(3)  # let the controllers make the ReplicaSets and bind the claim
-        workflow = yaml.safe_load((top / ".github/workflows/drift-apps-mastodon.yaml").read_text())
-        job_env = {name: str(value) for name, value in workflow["jobs"]["drift"]["env"].items()}
-        check = str(github_steps(yaml.safe_dump(workflow))["Check drift"]["run"])
-        box = Sandbox(tmp_path / "box")
-        (tmp_path / "runner").mkdir()
-        summary, output = tmp_path / "summary.md", tmp_path / "output"
-        env = box.env(**job_env, OVERLAY="production", KUBECONFIG_SECRET="DRIFT_KUBECONFIG_PRODUCTION",
-                      KUBECONFIG_DATA=cluster.kubeconfig.read_text(), RUNNER_TEMP=str(tmp_path / "runner"),
-                      GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(output),
-                      XDG_CACHE_HOME=str(tmp_path / "cache"))
-        done = box.run(check, top, env)  # GitHub runs steps in the checkout's root
-        assert done.returncode == 0, done.stderr
-        assert outputs(output) == {"code": "0", "outcome": "in-sync"}, summary.read_text()
-        report = json.loads((top / "drift-production.json").read_text())
-        assert report["summary"]["in-sync"] == len(report["objects"]) > 0
+    applied = cluster.kubectl("apply", "--server-side", "--field-manager", "kubectl", "-f", "-", stdin=rendered,
+                              check=False)
+    assert applied.returncode == 0, applied.stderr
+    time.sleep(3)  # let the controllers make the ReplicaSets
+    workflow = yaml.safe_load((top / ".github/workflows/drift-apps-mastodon.yaml").read_text())
+    job_env = {key: str(value) for key, value in workflow["jobs"]["drift"]["env"].items()}
+    check = str(github_steps(yaml.safe_dump(workflow))["Check drift"]["run"])
+    box = Sandbox(tmp_path / "box")
+    (tmp_path / "runner").mkdir()
+    summary, output = tmp_path / "summary.md", tmp_path / "output"
+    env = box.env(**job_env, OVERLAY="production", KUBECONFIG_SECRET="DRIFT_KUBECONFIG_PRODUCTION",
+                  KUBECONFIG_DATA=cluster.kubeconfig.read_text(), RUNNER_TEMP=str(tmp_path / "runner"),
+                  GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(output),
+                  XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = box.run(check, top, env)  # GitHub runs steps in the checkout's root
+    assert done.returncode == 0, done.stderr
+    assert outputs(output) == {"code": "0", "outcome": "in-sync"}, summary.read_text()
+    report = json.loads((top / "drift-production.json").read_text())
+    assert report["summary"]["in-sync"] == len(report["objects"]) > 0
 
-        cluster.kubectl("scale", "deployment/mastodon-web", "--replicas", "5", "-n", namespace)
-        output.unlink()
-        assert box.run(check, top, env).returncode == 0
-        assert outputs(output) == {"code": "1", "outcome": "drift"}
-        assert "mastodon-web" in summary.read_text()
-    finally:
-        cluster.kubectl("delete", "pv", "-l", "gitops-gen.io/volume", "--wait=false", check=False)
+    cluster.kubectl("scale", f"deployment/{name}-web", "--replicas", "5", "-n", namespace)
+    output.unlink()
+    assert box.run(check, top, env).returncode == 0
+    assert outputs(output) == {"code": "1", "outcome": "drift"}
+    assert f"{name}-web" in summary.read_text()
