@@ -26,6 +26,7 @@ storage:
   system:
     nfs: {{server: 192.0.2.10, path: /export/media}}
 overlays:
+  staging: {{namespace: {namespace}-s}}
   production: {{namespace: {namespace}}}
 """
 
@@ -90,9 +91,17 @@ def test_init_in_a_sub_directory_names_the_overlay_from_the_repository_root(
     monkeypatch.chdir(top)
     assert run_cli(capsys, "bump-image", "--repo", "apps/mastodon", "--tag", "v4.6.7", "--all").code == 0
     monkeypatch.chdir(tree)
-    assert run_cli(capsys, "bump-image", "--tag", "v4.6.8", "--all").code == 0
+    assert run_cli(capsys, "bump-image", "--tag", "v4.6.8", "--overlay", "production").code == 0
     assert git(top, "show", "--name-only", "--format=", "HEAD").split() == [
         "apps/mastodon/overlays/production/kustomization.yaml"]
+    monkeypatch.chdir(top)
+    result = run_cli(capsys, "promote", "--repo", "apps/mastodon", "--from", "production", "--to", "staging")
+    assert result.code == 0, result.err
+    assert git(top, "show", "--name-only", "--format=", "HEAD").split() == [
+        "apps/mastodon/overlays/staging/kustomization.yaml"]
+    images = {c["image"] for o in _render_from(top, "apps/mastodon/overlays/staging") if o["kind"] == "Deployment"
+              for c in o["spec"]["template"]["spec"]["containers"]}
+    assert images == {"ghcr.io/mastodon/mastodon:v4.6.8", "ghcr.io/mastodon/mastodon-streaming:v4.6.8"}
     assert git(top, "status", "--porcelain") == ""
 
 
