@@ -127,6 +127,21 @@ def test_two_trees_in_one_monorepo_keep_their_own_workflows(tmp_path: Path, caps
     assert git(top, "status", "--porcelain") == ""
 
 
+def test_a_tree_whose_directory_gives_another_trees_workflow_name_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    top = _monorepo(tmp_path, {"apps/a-b": SPEC.format(drift="", namespace="ab"),
+                               "apps-a/b": SPEC.format(drift="", namespace="ab2")})
+    monkeypatch.chdir(top)
+    assert run_cli(capsys, "init", "apps/a-b").code == 0
+    first = (top / ".github/workflows/drift-apps-a-b.yaml").read_text()
+    head = git(top, "rev-parse", "HEAD")
+    result = run_cli(capsys, "init", "apps-a/b")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+    assert "apps/a-b" in result.err and "rename" in result.err
+    assert (top / ".github/workflows/drift-apps-a-b.yaml").read_text() == first
+    assert git(top, "rev-parse", "HEAD") == head and not (top / "apps-a/b/base").exists()
+
+
 def test_gitlab_in_a_monorepo_never_writes_the_owners_ci_file_and_says_what_to_include(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     top = _monorepo(tmp_path, {"apps/mastodon": SPEC.format(drift=", ci: gitlab", namespace="m-production")})

@@ -97,6 +97,8 @@ def _generate(root: Path, anchor: Path, *, force: bool, no_commit: bool, had_rep
     ours = [plan.path(path) for path in {*plan.unchanged, *plan.changed_paths, SPEC_FILE}]
     if spec.drift.ci == "gitlab" and tree_dir:
         warnings += _gitlab_include_missing(plan.top, tree_dir)
+    if spec.drift.ci == "github" and tree_dir:
+        _refuse_another_trees_workflow(plan.top, tree_dir)
     uncommitted = had_repo and not no_commit and bool(git.uncommitted(anchor, ours))
     if not plan.changed_paths and not uncommitted:
         return _done(f"{root}: up to date with {SPEC_FILE}; nothing to commit", warnings)
@@ -126,6 +128,18 @@ def _generate(root: Path, anchor: Path, *, force: bool, no_commit: bool, had_rep
                 root.rmdir()
             raise
         return _done(f"{root}: {summary}" + (f"; committed {commit[:12]}" if commit else ""), warnings)
+
+
+def _refuse_another_trees_workflow(top: Path, tree_dir: str) -> None:
+    """Two directories whose names give the same workflow file (``apps/a-b``, ``apps-a/b``) must not take turns
+    overwriting it: the second stops, before anything is written."""
+    from gitops_gen.generate.manifests.drift_workflow import github_path, workflow_tree
+
+    path = top / github_path(tree_dir)
+    owner = workflow_tree(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if owner is not None and owner != tree_dir:
+        raise InputError(f"{path} is the drift workflow of the tree in {owner or 'the repository root'}, and this "
+                         f"tree's directory {tree_dir} gives the same file name: rename one of the two directories")
 
 
 def _gitlab_include_missing(top: Path, tree_dir: str) -> list[str]:

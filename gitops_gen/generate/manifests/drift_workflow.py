@@ -57,6 +57,17 @@ def github_path(tree: str = "") -> str:
     return f".github/workflows/drift-{tree_slug(tree)}.yaml" if tree else ".github/workflows/drift.yaml"
 
 
+def workflow_tree(text: str) -> str | None:
+    """The tree a generated GitHub workflow checks (``DRIFT_REPO``; empty for the repository's root), or None for
+    a file that is no such workflow."""
+    try:
+        document = yaml.safe_load(text)
+        env = document["jobs"]["drift"]["env"]
+    except (yaml.YAMLError, TypeError, KeyError):
+        return None
+    return str(env.get("DRIFT_REPO", "")) if isinstance(env, dict) else None
+
+
 def gitlab_path(tree: str = "") -> str:
     """Where the GitLab job goes, relative to the repository root. At the root, ``.gitlab-ci.yml`` itself; in a
     sub-directory, a file of the tree that the repository's own ``.gitlab-ci.yml`` includes (GitLab reads only
