@@ -16,7 +16,9 @@ Read-only root filesystems, from the images' sources (mastodon/mastodon ``Docker
   disk-backed emptyDir is (0777), and silently falls back to the working directory, which is read-only: so
   ``/tmp`` is a memory-backed emptyDir (tmpfs, 1777), whose content counts against the container's memory
   limit. That, and the loss of the bootsnap cache the image precompiles into ``tmp/cache`` (hidden by the
-  emptyDir, rebuilt at every pod start), is why it is off by default.
+  emptyDir, rebuilt at every pod start), is why it is off by default. An emptyDir also outlives a container
+  restart: after a crash (no clean shutdown) sidekiq's readiness file is still there, and the restarted
+  container reads as ready while it boots.
 
 Placement (node selector, tolerations, pull secrets) is per overlay: ``placement_patches`` gives JSON patches
 that set the overlay's effective values on every Deployment, Job and CronJob of the overlay (a JSON patch
