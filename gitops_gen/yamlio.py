@@ -28,8 +28,21 @@ class YamlSyntaxError(InputError):
     """A YAML file does not parse; the message carries the parser's line and column."""
 
 
+# Words YAML 1.1 reads as booleans. ruamel writes YAML 1.2, where they are plain strings, but kustomize and
+# kubectl read YAML 1.1: an unquoted `yes` reaches the cluster as true. Written quoted, they stay strings.
+_YAML11_BOOLEANS = frozenset(word for base in ("y", "yes", "n", "no", "on", "off")
+                             for word in (base, base.capitalize(), base.upper()))
+
+
+def _quote_yaml11_booleans(representer: Any, value: str) -> Any:
+    if value in _YAML11_BOOLEANS:
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return representer.represent_str(value)
+
+
 def _round_trip() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.representer.add_representer(str, _quote_yaml11_booleans)
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=2, offset=0)
     yaml.width = 4096  # never fold long strings: a re-dump must not move text to new lines

@@ -90,7 +90,7 @@ def test_the_in_cluster_job_keeps_its_render_cache_on_a_claim_when_given_one(
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes[mounts[cache_home]]["persistentVolumeClaim"] == {"claimName": "drift-cache"}
-    assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsUser"]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
     created = cluster.kubectl("create", "--dry-run=server", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(job),
                               check=False)
     assert created.returncode == 0, created.stderr

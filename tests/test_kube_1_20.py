@@ -73,6 +73,12 @@ def _tree(tmp_path: Path, capsys: pytest.CaptureFixture[str], kube_version: str)
     assert spec["kubeVersion"] == "1.20"
     spec["kubeVersion"] = kube_version
     spec.setdefault("drift", {})["inCluster"] = {"image": "registry.example/gitops-gen:0.1"}
+    # Every pod field gitops-gen can write: seccompProfile (1.19), read-only roots with their scratch volumes,
+    # topology spread (web, streaming), placement patches and the sidekiq readiness probe.
+    spec["pods"] = {"readOnlyRootFilesystem": True, "nodeSelector": {"pool": "mastodon"},
+                    "imagePullSecrets": ["regcred"],
+                    "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoExecute",
+                                     "tolerationSeconds": 60}]}
     root = tmp_path / kube_version
     root.mkdir()
     (root / "gitops-gen.yaml").write_text(yaml.safe_dump(spec))
@@ -81,6 +87,9 @@ def _tree(tmp_path: Path, capsys: pytest.CaptureFixture[str], kube_version: str)
     objects += [obj for drift in sorted(root.glob("clusters/*/drift")) for obj in kustomize.render(drift)]
     kinds = {(obj["apiVersion"], obj["kind"]) for obj in objects}
     assert {"Deployment", "PodDisruptionBudget", "CronJob"} <= {kind for _, kind in kinds}
+    web = next(obj for obj in objects if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-web"))
+    assert {"seccompProfile", "topologySpreadConstraints", "nodeSelector", "tolerations", "imagePullSecrets"} <= {
+        *web["spec"]["template"]["spec"], *web["spec"]["template"]["spec"]["securityContext"]}
     return objects
 
 

@@ -24,7 +24,16 @@ from gitops_gen import yamlio
 from gitops_gen.atomicfile import is_leftover, write_atomic, write_atomically
 from gitops_gen.errors import GeneratedFileEditedError, InputError
 from gitops_gen.generate import schema_file
-from gitops_gen.generate.manifests import drift_workflow, environment, migrations, nginx, stages, wiring, workloads
+from gitops_gen.generate.manifests import (
+    drift_workflow,
+    environment,
+    migrations,
+    nginx,
+    pods,
+    stages,
+    wiring,
+    workloads,
+)
 from gitops_gen.generate.manifests.common import labels, names
 from gitops_gen.spec.model import Spec
 
@@ -119,6 +128,7 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
         files.append(GeneratedFile(f"{root}/disruption-budgets.yaml", budgets))
     patches = [GeneratedFile(f"{root}/patches/{patch['metadata']['name']}.yaml", [patch])
                for patch in environment.workload_patches(spec, overlay)]
+    placement = pods.placement_patches(spec, overlay)
     upstreams = nginx.nginx_conf(spec, overlay, environment.local_domain(spec, overlay))
 
     tag = spec.overlays[overlay].image_tag
@@ -135,8 +145,11 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     }
     # Argo CD's order: what the pre-deploy migration needs goes in an earlier sync wave (stages.py).
     kustomization["patches"] = [stages.argocd_order_entry(stages.prerequisites(migrations.pre_deploy(spec))),
-                                *({"path": f"patches/{PurePosixPath(p.path).name}"} for p in patches)]
-    out = [GeneratedFile(f"{root}/{KUSTOMIZATION}", [kustomization]), *files, order, *patches]
+                                *({"path": f"patches/{PurePosixPath(p.path).name}"} for p in patches),
+                                *({"path": path, "target": {"kind": kind}} for kind, path, _ in placement)]
+    # A JSON patch is one YAML document holding a list.
+    placed = [GeneratedFile(f"{root}/{path}", [ops]) for _, path, ops in placement]
+    out = [GeneratedFile(f"{root}/{KUSTOMIZATION}", [kustomization]), *files, order, *patches, *placed]
     if upstreams:
         out.append(GeneratedFile(f"{root}/nginx.conf", text=upstreams))
     return out

@@ -27,6 +27,7 @@ from gitops_gen.spec.base import (
     Replicas,
     domain,
 )
+from gitops_gen.spec.pods import Placement, Pods
 from gitops_gen.spec.secrets import Secrets
 from gitops_gen.spec.services import Mastodon
 from gitops_gen.spec.versions import SIDEKIQ_QUEUE_WEIGHTS, SIDEKIQ_QUEUES
@@ -281,6 +282,7 @@ class Overlay(_Model):
     web: ComponentOverride = ComponentOverride()
     streaming: ComponentOverride = ComponentOverride()
     sidekiq: dict[str, WorkerOverride] = {}
+    pods: Placement = Placement()
 
 
 def _default_overlays() -> dict[str, Overlay]:
@@ -306,6 +308,7 @@ class Spec(_Model):
     streaming: Streaming = Streaming()
     sidekiq: Annotated[list[SidekiqWorker], Field(min_length=1)] = Field(default_factory=_default_workers)
     storage: Storage = Storage()
+    pods: Pods = Pods()
     expose: Expose = Expose()
     gitops: GitOps = GitOps()
     secrets: Secrets = Secrets()

@@ -16,8 +16,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from gitops_gen.generate.manifests.pods import harden
+
 KubeObject = dict[str, Any]
 
+RUN_AS = 65532  # "nonroot" in distroless-style images; any non-root uid works, the clone and cache are emptyDirs
 NAME = "gitops-gen-drift"
 # What gitops-gen writes into an overlay, as (API group, resource); Secrets go through SECRETS_ROLE_RULE.
 DEFAULT_RESOURCES: tuple[tuple[str, str], ...] = (
@@ -105,8 +108,6 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
     if not overlays:
         raise ValueError("cron_job needs at least one overlay")
     overlay_args = [arg for overlay in overlays for arg in ("--overlay", overlay)]
-    security = {"runAsNonRoot": True, "runAsUser": 65532, "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
     pod_spec: dict[str, Any] = {
         "serviceAccountName": name,
         "restartPolicy": "Never",
@@ -116,7 +117,6 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
             "args": ["clone", "--depth", "1", "--branch", branch, repo_url, "/work/repo"],
             "env": [{"name": "HOME", "value": "/work"}],
             "volumeMounts": [{"name": "work", "mountPath": "/work"}],
-            "securityContext": security,
         }],
         "containers": [{
             "name": "drift", "image": image,
@@ -127,13 +127,13 @@ def cron_job(namespace: str, *, kube_version: str, image: str, repo_url: str, ov
                     {"name": "TMPDIR", "value": "/work"}],
             "volumeMounts": [{"name": "work", "mountPath": "/work"},
                              *([{"name": "cache", "mountPath": "/work/.cache"}] if cache_claim else [])],
-            "securityContext": security,
             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
         }],
     }
     if cache_claim:
         pod_spec["volumes"].append({"name": "cache", "persistentVolumeClaim": {"claimName": cache_claim}})
-        pod_spec["securityContext"] = {"fsGroup": 65532}  # the claim must be writable by the container's uid
+    # Pod Security "restricted"; the claim, when there is one, must be writable by the container's uid.
+    harden(pod_spec, uid=RUN_AS, fs_group=RUN_AS if cache_claim else None, read_only_root=True)
     return {
         "apiVersion": cron_job_api_version(kube_version),
         "kind": "CronJob",

@@ -14,7 +14,8 @@ from gitops_gen.generate.manifests.common import (
     resources,
     selector_labels,
 )
-from gitops_gen.generate.manifests.workloads import STREAMING_PORT, WEB_PORT, uses_shared_volume
+from gitops_gen.generate.manifests.pods import uses_shared_volume
+from gitops_gen.generate.manifests.workloads import STREAMING_PORT, WEB_PORT
 from gitops_gen.spec.model import ComponentOverride, Resources, Spec
 from gitops_gen.spec.model import Ingress as IngressSettings
 

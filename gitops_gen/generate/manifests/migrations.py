@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from gitops_gen.generate.manifests import backends, stages
 from gitops_gen.generate.manifests.common import KubeObject, metadata, names
+from gitops_gen.generate.manifests.pods import mastodon_pod
 from gitops_gen.generate.manifests.workloads import mastodon_container
 from gitops_gen.spec.model import Spec
 
@@ -40,12 +41,7 @@ def _job(spec: Spec, suffix: str, component: str, command: list[str], env: list[
             "activeDeadlineSeconds": 3600,
             "template": {
                 "metadata": {"labels": dict(meta["labels"])},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "serviceAccountName": names(spec).service_account,
-                    "securityContext": {"runAsUser": 991, "runAsGroup": 991, "runAsNonRoot": True},
-                    "containers": [container],
-                },
+                "spec": mastodon_pod(spec, [container], media=False, restart_policy="Never"),
             },
         },
     }

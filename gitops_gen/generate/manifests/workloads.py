@@ -7,8 +7,6 @@ from typing import Any
 from gitops_gen.generate.catalogue import catalogue
 from gitops_gen.generate.manifests import backends
 from gitops_gen.generate.manifests.common import (
-    MASTODON_UID,
-    SYSTEM_MOUNT,
     KubeObject,
     bind_address,
     labels,
@@ -16,6 +14,15 @@ from gitops_gen.generate.manifests.common import (
     names,
     resources,
     selector_labels,
+)
+from gitops_gen.generate.manifests.pods import (
+    container_security,
+    mastodon_pod,
+    sidekiq_readiness,
+    spread_across_nodes,
+)
+from gitops_gen.generate.manifests.pods import (
+    uses_shared_volume as uses_shared_volume,  # where it used to live; environment and others import it
 )
 from gitops_gen.generate.manifests.stages import SERVICE_ACCOUNT_COMPONENT
 from gitops_gen.generate.secrets import secret_env, streaming_keys
@@ -30,11 +37,6 @@ def _image(spec: Spec, which: str) -> str:
     return f"{ref.repository}:{ref.tag}"
 
 
-def uses_shared_volume(spec: Spec) -> bool:
-    """Media live on a shared ReadWriteMany volume unless they go to S3."""
-    return spec.mastodon.s3 is None
-
-
 def env_sources(spec: Spec) -> list[KubeObject]:
     """Every Mastodon process reads the same configuration (streaming included)."""
     return [{"configMapRef": {"name": names(spec).config}}]
@@ -46,24 +48,6 @@ def with_secrets(spec: Spec, env: list[KubeObject], *, streaming: bool = False) 
     spec's whole catalogue; ``streaming`` only the keys the streaming server reads (database and Redis)."""
     keys = catalogue(spec)
     return [*secret_env(names(spec).secret, streaming_keys(keys) if streaming else keys), *env]
-
-
-def _container_security() -> KubeObject:
-    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
-
-
-def _pod_spec(spec: Spec, containers: list[KubeObject], *, media: bool) -> KubeObject:
-    pod: KubeObject = {
-        "serviceAccountName": names(spec).service_account,
-        "securityContext": {"runAsUser": MASTODON_UID, "runAsGroup": MASTODON_UID, "fsGroup": MASTODON_UID,
-                            "runAsNonRoot": True},
-        "containers": containers,
-    }
-    if media and uses_shared_volume(spec):
-        for container in containers:
-            container["volumeMounts"] = [{"name": "system", "mountPath": SYSTEM_MOUNT}]
-        pod["volumes"] = [{"name": "system", "persistentVolumeClaim": {"claimName": names(spec).system_claim}}]
-    return pod
 
 
 def _deployment(spec: Spec, name: str, component: str, replicas: int, pod: KubeObject) -> KubeObject:
@@ -87,7 +71,8 @@ def mastodon_container(spec: Spec, name: str, command: list[str], env: list[Kube
         "command": command,
         "envFrom": env_sources(spec),
         "env": with_secrets(spec, env),
-        "securityContext": _container_security(),
+        # mastodon_pod() sets the same again with the pod's read-only choice; here for a container used alone.
+        "securityContext": container_security(read_only_root=False),
     }
 
 
@@ -107,7 +92,8 @@ def web(spec: Spec) -> KubeObject:
         "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
         "resources": resources(spec.web.resources),
     }
-    pod = _pod_spec(spec, [container], media=True)
+    pod = mastodon_pod(spec, [container], media=True)
+    pod["topologySpreadConstraints"] = spread_across_nodes(selector_labels(spec, "web"))
     return _deployment(spec, names(spec).workload("web"), "web", spec.web.replicas, pod)
 
 
@@ -124,9 +110,9 @@ def streaming(spec: Spec) -> KubeObject:
         "readinessProbe": {**probe, "periodSeconds": 10},
         "livenessProbe": {**probe, "periodSeconds": 30, "timeoutSeconds": 5},
         "resources": resources(spec.streaming.resources),
-        "securityContext": _container_security(),
     }
-    pod = _pod_spec(spec, [container], media=False)
+    pod = mastodon_pod(spec, [container], media=False, rails=False)
+    pod["topologySpreadConstraints"] = spread_across_nodes(selector_labels(spec, "streaming"))
     return _deployment(spec, names(spec).workload("streaming"), "streaming", spec.streaming.replicas, pod)
 
 
@@ -142,7 +128,10 @@ def sidekiq(spec: Spec, worker: SidekiqWorker) -> KubeObject:
     env = [{"name": "DB_POOL", "value": str(worker.concurrency)}]
     container = mastodon_container(spec, "sidekiq", sidekiq_command(worker), env)
     container["resources"] = resources(worker.resources)
-    pod = _pod_spec(spec, [container], media=True)
+    probe = sidekiq_readiness(spec)
+    if probe:
+        container["readinessProbe"] = probe
+    pod = mastodon_pod(spec, [container], media=True)
     deployment = _deployment(spec, names(spec).sidekiq(worker.name), "sidekiq", worker.replicas, pod)
     deployment["metadata"]["labels"]["gitops-gen.io/sidekiq-worker"] = worker.name
     deployment["spec"]["selector"]["matchLabels"]["gitops-gen.io/sidekiq-worker"] = worker.name
