@@ -76,9 +76,6 @@ def problems(spec: Spec) -> Problems:
     if spec.metrics.prometheus.port in (3000, 4000):  # web's and streaming's ports (generate.manifests.workloads)
         found.append((("metrics", "prometheus", "port"), f"port {spec.metrics.prometheus.port} is web's or "
                       "streaming's own: the exporter needs another (default 9394)"))
-    if spec.metrics.prometheus.port in (3000, 4000):  # web's and streaming's ports (generate.manifests.workloads)
-        found.append((("metrics", "prometheus", "port"), f"port {spec.metrics.prometheus.port} is web's or "
-                      "streaming's own: the exporter needs another (default 9394)"))
     otel = spec.metrics.otel
     if otel.endpoint is None and (otel.service_name_prefix or otel.service_name_separator):
         found.append((("metrics", "otel", "endpoint"), "OpenTelemetry is on only with an endpoint: set "
