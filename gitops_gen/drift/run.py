@@ -20,7 +20,7 @@ from gitops_gen.drift.ignore_rules import parse_ignore
 from gitops_gen.drift.policy import Policy, sync_managers, tracking_selector
 from gitops_gen.drift.render_cache import uses_remote_resources
 from gitops_gen.drift.result import DriftResult
-from gitops_gen.errors import InputError, KustomizeError
+from gitops_gen.errors import ClusterNotServedError, InputError, KustomizeError
 from gitops_gen.objects import KubeObject, object_key
 
 SPEC_FILE = "gitops-gen.yaml"
@@ -29,6 +29,14 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 METADATA_ONLY_KINDS = frozenset({("", "Secret")})
 # The field manager of the server-mode dry run; nothing is written, so it only shows in the dry-run result.
 DRY_RUN_MANAGER = "gitops-gen"
+# Kinds of add-ons that gitops-gen writes only when the spec asks for them. A cluster without their CRD cannot
+# hold the tree (Argo CD and Flux fail the whole sync on them), which stays an error (exit 2), never "missing":
+# the message then names the spec field that brought the kind, besides the CRD to install.
+ADD_ON_KINDS = {
+    "ServiceMonitor": "metrics.serviceMonitor.enabled (install the Prometheus Operator's CRDs, or turn it off)",
+    "HTTPRoute": "expose.type Gateway (install the Gateway API CRDs, or choose another expose.type)",
+    "ExternalSecret": "secrets.provider external-secrets (install the External Secrets Operator)",
+}
 
 
 class Mode(StrEnum):
@@ -151,7 +159,13 @@ def run(options: DriftOptions) -> DriftRun:
     for name, objects in desired.overlays.items():
         for obj in objects:
             # A namespaced object without a namespace lands in the context's namespace, as kubectl would do it.
-            resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            try:
+                resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            except ClusterNotServedError as error:
+                cause = ADD_ON_KINDS.get(str(obj.get("kind", "")))
+                if cause is None:
+                    raise
+                raise ClusterNotServedError(f"{error}; overlay {name} has it from the spec's {cause}") from error
             metadata = obj.setdefault("metadata", {})
             if resource.namespaced and not metadata.get("namespace"):
                 metadata["namespace"] = connection.default_namespace
