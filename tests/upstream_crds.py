@@ -25,8 +25,8 @@ from tests.conftest import Cluster
 GATEWAY_API = ("sigs.k8s.io/gateway-api", "v1.6.3", "config/crd/standard",
                ("gateway.networking.k8s.io_gatewayclasses.yaml", "gateway.networking.k8s.io_gateways.yaml",
                 "gateway.networking.k8s.io_httproutes.yaml"))
-PROMETHEUS_OPERATOR = ("github.com/prometheus-operator/prometheus-operator", "v0.85.0", "example/prometheus-operator-crd",
-                       ("monitoring.coreos.com_servicemonitors.yaml",))
+PROMETHEUS_OPERATOR = ("github.com/prometheus-operator/prometheus-operator", "v0.85.0",
+                       "example/prometheus-operator-crd", ("monitoring.coreos.com_servicemonitors.yaml",))
 SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
 
 

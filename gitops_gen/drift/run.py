@@ -6,8 +6,9 @@ the work tree (and whatever is uncommitted in it) never plays a part.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -144,6 +145,19 @@ def build_policy(settings: DriftSettings, options: DriftOptions) -> Policy:
                   ignore=tuple(rules), secret_values=options.secret_values)
 
 
+@contextlib.contextmanager
+def _add_on_hint(overlay: str) -> Iterator[None]:
+    """A kind the cluster does not serve: when gitops-gen wrote it for an add-on, name the spec field."""
+    try:
+        yield
+    except ClusterNotServedError as error:
+        cause = ADD_ON_KINDS.get(error.kind)
+        if cause is None:
+            raise
+        raise ClusterNotServedError(f"{error}; overlay {overlay} has it from the spec's {cause}",
+                                    kind=error.kind) from error
+
+
 def run(options: DriftOptions) -> DriftRun:
     """Compare every chosen overlay with the cluster; errors are raised, never reported as drift."""
     from gitops_gen.kube import connect as kube
@@ -159,20 +173,16 @@ def run(options: DriftOptions) -> DriftRun:
     for name, objects in desired.overlays.items():
         for obj in objects:
             # A namespaced object without a namespace lands in the context's namespace, as kubectl would do it.
-            try:
+            with _add_on_hint(name):
                 resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
-            except ClusterNotServedError as error:
-                cause = ADD_ON_KINDS.get(str(obj.get("kind", "")))
-                if cause is None:
-                    raise
-                raise ClusterNotServedError(f"{error}; overlay {name} has it from the spec's {cause}") from error
             metadata = obj.setdefault("metadata", {})
             if resource.namespaced and not metadata.get("namespace"):
                 metadata["namespace"] = connection.default_namespace
         selector = tracking_selector(objects)
         partial = frozenset() if options.secret_values else METADATA_ONLY_KINDS
-        state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live,
-                                     metadata_only=partial)
+        with _add_on_hint(name):
+            state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live,
+                                         metadata_only=partial)
         applied = None
         if options.mode is Mode.SERVER:
             existing = [obj for obj in objects if object_key(obj) in state.objects]
