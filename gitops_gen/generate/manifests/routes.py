@@ -33,7 +33,8 @@ def hosts(spec: Spec, overlay: str) -> Hosts:
     """The overlay's hosts.
 
     >>> from gitops_gen.spec.load import parse_spec
-    >>> hosts(parse_spec("mastodon: {localDomain: ex.net, webDomain: s.ex.net, alternateDomains: [ex.org]}"), "staging")
+    >>> spec = parse_spec("mastodon: {localDomain: ex.net, webDomain: s.ex.net, alternateDomains: [ex.org]}")
+    >>> hosts(spec, "production")
     Hosts(web='s.ex.net', well_known=['ex.net', 'ex.org'])
     """
     local = spec.overlays[overlay].local_domain or spec.mastodon.local_domain
