@@ -14,6 +14,7 @@ import pytest
 from gitops_gen import kustomize
 from tests.conftest import Cluster
 from tests.helpers import run_cli
+from tests.test_drift_cluster import reader_bound  # noqa: F401  (a fixture)
 from tests.upstream_crds import SERVICE_MONITOR_CRD, gateway_api_crds, service_monitor_crd  # noqa: F401  (fixtures)
 
 METRICS = ("metrics:\n  prometheus: {enabled: true, webDetailed: true}\n"
@@ -136,7 +137,7 @@ def _wait_for_controllers(cluster: Cluster, namespace: str) -> None:
 
 
 @pytest.mark.cluster
-@pytest.mark.usefixtures("service_monitor_crd", "gateway_api_crds")
+@pytest.mark.usefixtures("service_monitor_crd", "gateway_api_crds", "reader_bound")
 def test_drift_sees_servicemonitors_in_sync_and_names_the_spec_field_when_the_crd_is_gone(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     _init(tmp_path, capsys, METRICS, namespace)
@@ -150,6 +151,9 @@ def test_drift_sees_servicemonitors_in_sync_and_names_the_spec_field_when_the_cr
     assert {o["name"] for o in report["objects"] if o["kind"] == "ServiceMonitor"} == {
         "mastodon-web", "mastodon-sidekiq", "mastodon-streaming"}
     assert {o["name"] for o in report["objects"] if o["kind"] == "HTTPRoute"} == {"mastodon"}
+    # The in-cluster check's read-only ClusterRole may read both kinds.
+    as_reader = run_cli(capsys, *drift, "--context", "reader")
+    assert as_reader.code == 0, as_reader.err
 
     # Without the CRD the tree cannot be applied at all (Argo CD and Flux fail the whole sync): an error naming
     # the kind and the spec field that brought it, never a report of "missing" objects.
