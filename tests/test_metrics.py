@@ -151,6 +151,9 @@ def test_drift_sees_servicemonitors_in_sync_and_names_the_spec_field_when_the_cr
     assert {o["name"] for o in report["objects"] if o["kind"] == "ServiceMonitor"} == {
         "mastodon-web", "mastodon-sidekiq", "mastodon-streaming"}
     assert {o["name"] for o in report["objects"] if o["kind"] == "HTTPRoute"} == {"mastodon"}
+    # The server's defaults (an HTTPRoute's are many) are no drift in server mode either.
+    in_server_mode = run_cli(capsys, *drift, "--mode", "server")
+    assert in_server_mode.code == 0, in_server_mode.out + in_server_mode.err
     # The in-cluster check's read-only ClusterRole may read both kinds.
     as_reader = run_cli(capsys, *drift, "--context", "reader")
     assert as_reader.code == 0, as_reader.err
