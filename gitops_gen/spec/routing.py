@@ -27,7 +27,7 @@ class ParentRef(_Model):
 
     name: ObjectName
     namespace: DnsLabel | None = None  # default: the overlay's namespace
-    section_name: DnsLabel | None = None
+    section_name: ObjectName | None = None  # a listener name (Gateway API: a DNS-1123 subdomain)
     port: Annotated[int, Field(strict=True, ge=1, le=65535)] | None = None
 
 
