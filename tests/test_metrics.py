@@ -70,6 +70,15 @@ def test_the_default_tree_has_no_metrics_objects(tmp_path: Path, capsys: pytest.
     assert not (tmp_path / "base" / "metrics.yaml").exists()
 
 
+def test_without_the_exporter_only_streaming_is_monitored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(tmp_path, capsys, "metrics: {serviceMonitor: {enabled: true}}\n")
+    objects = _render(tmp_path)
+    assert [name for kind, name in objects if kind == "ServiceMonitor"] == ["mastodon-streaming"]
+    assert not [name for kind, name in objects if kind == "Service" and name.endswith("-metrics")]
+    monitor = objects["ServiceMonitor", "mastodon-streaming"]["spec"]
+    assert monitor["endpoints"] == [{"port": "streaming", "path": "/metrics"}]
+
+
 @pytest.mark.parametrize(("spec", "field"), [
     ("images: {mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.3.8}}\n"
      "metrics: {prometheus: {enabled: true}}\n", "metrics.prometheus.enabled"),

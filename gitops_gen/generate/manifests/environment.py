@@ -105,10 +105,10 @@ def nginx_like(settings: IngressSettings) -> bool:
 def ingress(spec: Spec, overlay: str) -> KubeObject | None:
     """One Ingress: the web domain's routes and TLS; the other domains' ``/.well-known/`` (``routes.hosts``).
 
-    The local domain's ``/.well-known/`` (webfinger, host-meta, nodeinfo) goes to Mastodon itself, which answers
-    for LOCAL_DOMAIN as well as WEB_DOMAIN (both are allowed hosts). A redirect would need the request URI in
-    the target, which ingress-nginx's annotation validation rejects (``$request_uri``), and it is
-    controller-specific; routing works with every controller.
+    The local and alternate domains' ``/.well-known/`` (webfinger, host-meta, nodeinfo) goes to Mastodon itself,
+    which answers for LOCAL_DOMAIN and ALTERNATE_DOMAINS as well as WEB_DOMAIN (all are allowed hosts). A
+    redirect would need the request URI in the target, which ingress-nginx's annotation validation rejects
+    (``$request_uri``), and it is controller-specific; routing works with every controller.
     """
     if spec.expose.type != "Ingress":
         return None
