@@ -80,6 +80,10 @@ class ClusterForbiddenError(ClusterError):
 class ClusterNotServedError(ClusterError):
     """The API server does not serve a kind (apiVersion) that the rendered tree uses."""
 
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+
 
 class ClusterRequestError(ClusterError):
     """The API server answered a request with an error status other than 401/403."""

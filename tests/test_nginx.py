@@ -30,7 +30,7 @@ from tests.nginx_harness import (
     with_certificate,
 )
 
-WEB, LOCAL = "social.example.net", "example.net"
+WEB, LOCAL, ALTERNATE = "social.example.net", "example.net", "example.org"
 IPV6 = ipv6_loopback()
 MB = 1024 * 1024
 
@@ -40,6 +40,7 @@ class Site:
     client: Client
     web_host: str  # the host the app is served on
     local_host: str | None  # the LOCAL_DOMAIN, when it differs (webDomain set)
+    alternate_host: str | None = None  # one of ALTERNATE_DOMAINS
 
 
 def _generate(root: Path, spec: str) -> str:
@@ -52,7 +53,8 @@ def _generate(root: Path, spec: str) -> str:
 # Two deployments: the web domain differs from the local domain (IPv4 node), and a single domain behind an
 # IPv6 node (bracketed in the upstream), the home-lab shape.
 CASES = {
-    "webDomain-ipv4-node": ({"localDomain": LOCAL, "webDomain": WEB}, "127.0.0.1"),
+    "webDomain-ipv4-node": ({"localDomain": LOCAL, "webDomain": WEB, "alternateDomains": f"[{ALTERNATE}]"},
+                            "127.0.0.1"),
     "one-domain-ipv6-node": ({"localDomain": WEB}, "::1"),
 }
 
@@ -71,12 +73,13 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                                    f"  nodePorts: {{web: {web_port}, streaming: {streaming_port}}}\n"
                                    f"  loadBalancerNodes: ['{node}']\n"
                                    "overlays:\n  production: {namespace: mastodon}\n")
-    cert, key = self_signed_certificate(tmp, [WEB, LOCAL])
+    cert, key = self_signed_certificate(tmp, [WEB, LOCAL, ALTERNATE])
     loopback = for_loopback(conf, free_port(), free_port(25000), cert, key, IPV6)
     (tmp / "nginx").mkdir()
     with echo_servers({"web": web_port, "streaming": streaming_port}, [node]), \
             running_nginx(tmp / "nginx", loopback) as client:
-        yield Site(client, WEB, LOCAL if "webDomain" in domains else None)
+        yield Site(client, WEB, LOCAL if "webDomain" in domains else None,
+                   ALTERNATE if "alternateDomains" in domains else None)
 
 
 def test_plain_http_is_redirected_to_https(site: Site) -> None:
@@ -141,15 +144,18 @@ def test_an_upload_over_99_mb_is_refused_with_413(site: Site) -> None:
 
 
 @pytest.mark.parametrize("site", ["webDomain-ipv4-node"], indirect=True)
-def test_the_local_domain_redirects_well_known_to_the_web_domain(site: Site) -> None:
-    assert site.local_host is not None
-    for path in ("/.well-known/webfinger?resource=acct:alice@example.net", "/.well-known/host-meta",
-                 "/.well-known/nodeinfo"):
-        response, _ = site.client.request("GET", path, site.local_host)
-        assert response.status == 301
-        assert response.getheader("Location") == f"https://{site.web_host}{path}"
-    response, _ = site.client.request("GET", "/about", site.local_host)
-    assert response.status == 404  # nothing but /.well-known/ on the local domain
+def test_the_local_and_alternate_domains_redirect_well_known_to_the_web_domain(site: Site) -> None:
+    assert site.local_host is not None and site.alternate_host is not None
+    for host in (site.local_host, site.alternate_host):
+        for path in (f"/.well-known/webfinger?resource=acct:alice@{host}", "/.well-known/host-meta",
+                     "/.well-known/nodeinfo"):
+            response, _ = site.client.request("GET", path, host)
+            assert response.status == 301, host
+            assert response.getheader("Location") == f"https://{site.web_host}{path}"
+        response, _ = site.client.request("GET", "/about", host)
+        assert response.status == 404  # nothing but /.well-known/ on the other domains
+    status, location = site.client.plain_http("/.well-known/host-meta", site.alternate_host)
+    assert (status, location) == (301, f"https://{site.alternate_host}/.well-known/host-meta")
 
 
 def test_the_home_lab_nginx_conf_loads_in_debians_nginx(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ the work tree (and whatever is uncommitted in it) never plays a part.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,7 @@ from gitops_gen.drift.ignore_rules import parse_ignore
 from gitops_gen.drift.policy import Policy, sync_managers, tracking_selector
 from gitops_gen.drift.render_cache import uses_remote_resources
 from gitops_gen.drift.result import DriftResult
-from gitops_gen.errors import ClusterConfigError, InputError, KustomizeError
+from gitops_gen.errors import ClusterConfigError, ClusterNotServedError, InputError, KustomizeError
 from gitops_gen.objects import KubeObject, object_key
 
 if TYPE_CHECKING:
@@ -33,6 +34,14 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 METADATA_ONLY_KINDS = frozenset({("", "Secret")})
 # The field manager of the server-mode dry run; nothing is written, so it only shows in the dry-run result.
 DRY_RUN_MANAGER = "gitops-gen"
+# Kinds of add-ons that gitops-gen writes only when the spec asks for them. A cluster without their CRD cannot
+# hold the tree (Argo CD and Flux fail the whole sync on them), which stays an error (exit 2), never "missing":
+# the message then names the spec field that brought the kind, besides the CRD to install.
+ADD_ON_KINDS = {
+    "ServiceMonitor": "metrics.serviceMonitor.enabled (install the Prometheus Operator's CRDs, or turn it off)",
+    "HTTPRoute": "expose.type Gateway (install the Gateway API CRDs, or choose another expose.type)",
+    "ExternalSecret": "secrets.provider external-secrets (install the External Secrets Operator)",
+}
 
 
 class Mode(StrEnum):
@@ -141,6 +150,20 @@ def build_policy(settings: DriftSettings, options: DriftOptions) -> Policy:
                   ignore=tuple(rules), secret_values=options.secret_values)
 
 
+@contextlib.contextmanager
+def _add_on_hint(overlay: str) -> Iterator[None]:
+    """A kind the cluster does not serve: when gitops-gen wrote it for an add-on, name the spec field."""
+    try:
+        yield
+    except ClusterNotServedError as error:
+        cause = ADD_ON_KINDS.get(error.kind)
+        if cause is None:
+            raise
+        raise ClusterNotServedError(f"{error}; overlay {overlay} has it from the spec's {cause}",
+                                    kind=error.kind) from error
+
+
+
 def overlay_contexts(names: Sequence[str], settings: DriftSettings, options: DriftOptions) -> dict[str, str | None]:
     """The kube context each overlay is checked in (None: the kubeconfig's current one, or in-cluster).
 
@@ -189,14 +212,16 @@ def run(options: DriftOptions) -> DriftRun:
         connection, schema = connections[contexts[name]], schemas[contexts[name]]
         for obj in objects:
             # A namespaced object without a namespace lands in the context's namespace, as kubectl would do it.
-            resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            with _add_on_hint(name):
+                resource = connection.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
             metadata = obj.setdefault("metadata", {})
             if resource.namespaced and not metadata.get("namespace"):
                 metadata["namespace"] = connection.default_namespace
         selector = tracking_selector(objects)
         partial = frozenset() if options.secret_values else METADATA_ONLY_KINDS
-        state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live,
-                                     metadata_only=partial)
+        with _add_on_hint(name):
+            state = connection.read_live(objects, selector, concurrency=options.concurrency, keep=trim_live,
+                                         metadata_only=partial)
         applied = None
         if options.mode is Mode.SERVER:
             existing = [obj for obj in objects if object_key(obj) in state.objects]

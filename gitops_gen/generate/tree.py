@@ -27,9 +27,11 @@ from gitops_gen.generate import schema_file
 from gitops_gen.generate.manifests import (
     drift_workflow,
     environment,
+    metrics,
     migrations,
     nginx,
     pods,
+    routes,
     stages,
     wiring,
     workloads,
@@ -94,12 +96,15 @@ def top_files(tree: str) -> tuple[str, ...]:
 def _base(spec: Spec) -> list[GeneratedFile]:
     files = [
         GeneratedFile("base/serviceaccount.yaml", [workloads.service_account(spec)]),
-        GeneratedFile("base/web.yaml", [workloads.web(spec)]),
+        GeneratedFile("base/web.yaml", [metrics.instrument(spec, workloads.web(spec))]),
         GeneratedFile("base/streaming.yaml", [workloads.streaming(spec)]),
-        *(GeneratedFile(f"base/sidekiq-{worker.name}.yaml", [workloads.sidekiq(spec, worker)])
+        *(GeneratedFile(f"base/sidekiq-{worker.name}.yaml", [metrics.instrument(spec, workloads.sidekiq(spec, worker))])
           for worker in spec.sidekiq),
         GeneratedFile("base/services.yaml", workloads.services(spec)),
     ]
+    monitoring = metrics.objects(spec)
+    if monitoring:
+        files.append(GeneratedFile("base/metrics.yaml", monitoring))
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -118,6 +123,9 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     ingress = environment.ingress(spec, overlay)
     if ingress:
         files.append(GeneratedFile(f"{root}/ingress.yaml", [ingress]))
+    http_routes = routes.http_routes(spec, overlay, workloads.WEB_PORT, workloads.STREAMING_PORT)
+    if http_routes:
+        files.append(GeneratedFile(f"{root}/httproute.yaml", http_routes))
     secret_sources = wiring.secret_objects(spec, overlay)
     if secret_sources:
         files.append(GeneratedFile(f"{root}/secrets.yaml", secret_sources))

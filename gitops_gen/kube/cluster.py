@@ -92,13 +92,15 @@ class Cluster:
         if self._dynamic is None:
             from kubernetes.dynamic import DynamicClient
 
-            directory = cache_dir() / "discovery"
+            cache_file = self._discovery_cache()
             with contextlib.suppress(OSError):
-                directory.mkdir(parents=True, exist_ok=True)
-            cache_file = directory / (hashlib.sha256(self.host.encode()).hexdigest()[:16] + ".json")
+                cache_file.parent.mkdir(parents=True, exist_ok=True)
             with self._errors("reading the API discovery document"):
                 self._dynamic = DynamicClient(self._api, cache_file=str(cache_file))  # type: ignore[no-untyped-call]
         return self._dynamic
+
+    def _discovery_cache(self) -> Path:
+        return cache_dir() / "discovery" / (hashlib.sha256(self.host.encode()).hexdigest()[:16] + ".json")
 
     def server_version(self) -> str:
         """The server's ``gitVersion`` (``v1.20.2``); also the first request, so it proves we can connect."""
@@ -122,7 +124,7 @@ class Cluster:
         except (ResourceNotFoundError, ResourceNotUniqueError) as error:
             raise ClusterNotServedError(
                 f"the API server at {self.host} does not serve kind {kind} in {api_version}: "
-                "check the apiVersion for this Kubernetes version, or install its CRD"
+                "check the apiVersion for this Kubernetes version, or install its CRD", kind=kind
             ) from error
         resource = Resource(api_version, kind, str(found.name), bool(found.namespaced))
         self._resources[(api_version, kind)] = resource
@@ -176,7 +178,7 @@ class Cluster:
             if token:
                 query.append(("continue", token))
             where = f" in namespace {namespace}" if resource.namespaced and namespace else ""
-            with self._errors(f"listing {resource.display}{where}"):
+            with self._errors(f"listing {resource.display}{where}"), self._unserved_on_404(resource):
                 page = self._api_json("GET", resource.path(namespace), query=query,
                                       accept=METADATA_ONLY if metadata_only else "application/json")
             item_version = resource.api_version if metadata_only else page.get("apiVersion", resource.api_version)
@@ -193,6 +195,24 @@ class Cluster:
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return found
+
+    @contextlib.contextmanager
+    def _unserved_on_404(self, resource: Resource) -> Iterator[None]:
+        """A LIST answered 404: the kind is no longer served (its CRD was removed after discovery was cached,
+        here or by an earlier run). The discovery cache is dropped, so the next run asks the server afresh."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            yield
+        except ApiException as error:
+            if getattr(error, "status", None) != 404:
+                raise
+            with contextlib.suppress(OSError):
+                self._discovery_cache().unlink(missing_ok=True)
+            raise ClusterNotServedError(
+                f"the API server at {self.host} does not serve kind {resource.kind} in {resource.api_version} "
+                "(listing it answered 404): check the apiVersion for this Kubernetes version, or install its CRD",
+                kind=resource.kind) from None
 
     def get_object(self, resource: Resource, namespace: str | None, name: str) -> KubeObject | None:
         """GET one object; None when it does not exist."""

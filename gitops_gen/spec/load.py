@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
-from gitops_gen.spec import SPEC_FILE, services, versions
+from gitops_gen.spec import SPEC_FILE, metrics, routing, services, versions
 from gitops_gen.spec.base import KubeContext
 from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
 from gitops_gen.spec.secrets import GENERATED_KEY_NAMES, SUPPLIED_KEY_NAMES
@@ -110,6 +110,7 @@ def _semantic_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
                              f"{spec.secret_name}: extraEnv goes into a ConfigMap in git, in plain text; set it "
                              "in the Secret (gitops-gen secrets lists how)"))
     problems += services.problems(spec.mastodon, spec.images.mastodon.tag)
+    problems += routing.problems(spec) + metrics.problems(spec)
     # Last: a more precise sidekiq problem above (a second scheduler, too many replicas) comes first.
     problems += _unconsumed_queues(spec)
     return problems

@@ -27,7 +27,9 @@ from gitops_gen.spec.base import (
     Replicas,
     domain,
 )
+from gitops_gen.spec.metrics import Metrics
 from gitops_gen.spec.pods import Placement, Pods
+from gitops_gen.spec.routing import Gateway
 from gitops_gen.spec.secrets import Secrets
 from gitops_gen.spec.services import Mastodon
 from gitops_gen.spec.versions import SIDEKIQ_QUEUE_WEIGHTS, SIDEKIQ_QUEUES
@@ -156,8 +158,9 @@ class Ingress(_Model):
 
 
 class Expose(_Model):
-    type: Literal["Ingress", "NodePort", "ClusterIP"] = "Ingress"
+    type: Literal["Ingress", "Gateway", "NodePort", "ClusterIP"] = "Ingress"
     ingress: Ingress = Ingress()
+    gateway: Gateway = Gateway()
     node_ports: NodePorts = NodePorts()
     load_balancer_nodes: list[str] = []
     ip_family_policy: Literal["SingleStack", "PreferDualStack", "RequireDualStack"] | None = None
@@ -310,6 +313,7 @@ class Spec(_Model):
     storage: Storage = Storage()
     pods: Pods = Pods()
     expose: Expose = Expose()
+    metrics: Metrics = Metrics()
     gitops: GitOps = GitOps()
     secrets: Secrets = Secrets()
     drift: Drift = Drift()

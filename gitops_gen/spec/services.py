@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from gitops_gen.spec import versions
 from gitops_gen.spec.base import SPEC_CONFIG, Domain, EnvVarName, PositiveInt, domain
+from gitops_gen.spec.routing import Federation
 
 
 class _Model(BaseModel):
@@ -156,7 +157,7 @@ class Smtp(_Model):
     from_address: str
 
 
-class Mastodon(_Model):
+class Mastodon(_Model, Federation):  # alternateDomains, trustedProxyIps, authorizedFetch, limitedFederationMode
     local_domain: Domain = "social.example.com"
     web_domain: Domain | None = None
     database: Database = Database()

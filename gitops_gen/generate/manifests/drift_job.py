@@ -32,6 +32,8 @@ DEFAULT_RESOURCES: tuple[tuple[str, str], ...] = (
     ("policy", "poddisruptionbudgets"),
     ("autoscaling", "horizontalpodautoscalers"),
     ("external-secrets.io", "externalsecrets"),
+    ("gateway.networking.k8s.io", "httproutes"),  # expose.type: Gateway
+    ("monitoring.coreos.com", "servicemonitors"),  # metrics.serviceMonitor
 )
 READ_VERBS = ("get", "list", "watch")
 SECRETS_ROLE_RULE = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_gen.generate.manifests import backends
+from gitops_gen.generate.manifests import backends, routes
 from gitops_gen.generate.manifests.common import (
     KubeObject,
     metadata,
@@ -16,8 +16,10 @@ from gitops_gen.generate.manifests.common import (
 )
 from gitops_gen.generate.manifests.pods import uses_shared_volume
 from gitops_gen.generate.manifests.workloads import STREAMING_PORT, WEB_PORT
+from gitops_gen.spec.metrics import otel_config
 from gitops_gen.spec.model import ComponentOverride, Resources, Spec
 from gitops_gen.spec.model import Ingress as IngressSettings
+from gitops_gen.spec.routing import federation_config
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def config_literals(spec: Spec, overlay: str) -> list[str]:
                    "S3_REGION": m.s3.region, "S3_ALIAS_HOST": m.s3.alias_host}
     if m.smtp:
         values |= {"SMTP_SERVER": m.smtp.server, "SMTP_PORT": m.smtp.port, "SMTP_FROM_ADDRESS": m.smtp.from_address}
+    values |= federation_config(spec) | otel_config(spec)
     values |= m.extra_env
     return [f"{key}={value}" for key, value in values.items() if value is not None]
 
@@ -101,28 +104,27 @@ def nginx_like(settings: IngressSettings) -> bool:
 
 
 def ingress(spec: Spec, overlay: str) -> KubeObject | None:
-    """One Ingress: the web domain's routes and TLS; with ``webDomain``, the local domain's ``/.well-known/``.
+    """One Ingress: the web domain's routes and TLS; the other domains' ``/.well-known/`` (``routes.hosts``).
 
-    The local domain's ``/.well-known/`` (webfinger, host-meta, nodeinfo) goes to Mastodon itself, which answers
-    for LOCAL_DOMAIN as well as WEB_DOMAIN (both are allowed hosts). A redirect would need the request URI in
-    the target, which ingress-nginx's annotation validation rejects (``$request_uri``), and it is
-    controller-specific; routing works with every controller.
+    The local and alternate domains' ``/.well-known/`` (webfinger, host-meta, nodeinfo) goes to Mastodon itself,
+    which answers for LOCAL_DOMAIN and ALTERNATE_DOMAINS as well as WEB_DOMAIN (all are allowed hosts). A
+    redirect would need the request URI in the target, which ingress-nginx's annotation validation rejects
+    (``$request_uri``), and it is controller-specific; routing works with every controller.
     """
     if spec.expose.type != "Ingress":
         return None
     n, settings = names(spec), spec.expose.ingress
-    local = local_domain(spec, overlay)
-    web = spec.mastodon.web_domain or local
+    web, well_known = routes.hosts(spec, overlay)
 
     def path(prefix: str, component: str, port: int) -> KubeObject:
         return {"path": prefix, "pathType": "Prefix",
                 "backend": {"service": {"name": n.workload(component), "port": {"number": port}}}}
 
-    rules: list[KubeObject] = [{"host": web, "http": {"paths": [path("/api/v1/streaming", "streaming", STREAMING_PORT),
-                                                                path("/", "web", WEB_PORT)]}}]
-    if web != local:
-        rules.append({"host": local, "http": {"paths": [path("/.well-known", "web", WEB_PORT)]}})
-    hosts = [web] if web == local else [web, local]
+    rules: list[KubeObject] = [{"host": web, "http": {"paths": [path(routes.STREAMING_PREFIX, "streaming",
+                                                                     STREAMING_PORT), path("/", "web", WEB_PORT)]}}]
+    rules += [{"host": host, "http": {"paths": [path(routes.WELL_KNOWN_PREFIX, "web", WEB_PORT)]}}
+              for host in well_known]
+    hosts = [web, *well_known]
     ingress_spec: KubeObject = {"tls": [{"hosts": hosts, "secretName": settings.tls_secret or f"{spec.name}-tls"}],
                                 "rules": rules}
     if settings.class_name:

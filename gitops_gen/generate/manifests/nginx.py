@@ -9,13 +9,15 @@ Modelled on Mastodon's ``dist/nginx.conf``, for the nginx admins run (Debian 12 
 - Only fingerprinted assets (``/packs/``) and media (``/system/``, whose paths never change) are cached as
   immutable; ``/avatars``, ``/sounds``, ``/emoji`` keep their names across upgrades, so they are not.
 - With ``mastodon.webDomain``, the app is served on the web domain; the local domain only redirects its
-  ``/.well-known/`` (webfinger, host-meta, nodeinfo) there, as Mastodon's documentation of WEB_DOMAIN asks.
+  ``/.well-known/`` (webfinger, host-meta, nodeinfo) there, as Mastodon's documentation of WEB_DOMAIN asks; so
+  does each of ``mastodon.alternateDomains`` (Mastodon answers webfinger for accounts addressed at them).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
+from gitops_gen.generate.manifests import routes
 from gitops_gen.spec.model import Spec
 
 BODY_SIZE = "99m"  # Mastodon accepts uploads up to 99 MB (video)
@@ -62,8 +64,7 @@ def nginx_conf(spec: Spec, overlay: str, local_domain: str) -> str | None:
     ports, nodes = spec.expose.node_ports, spec.expose.load_balancer_nodes
     if spec.expose.type != "NodePort" or not nodes or ports.web is None or ports.streaming is None:
         return None
-    web_domain = spec.mastodon.web_domain or local_domain
-    split = web_domain != local_domain
+    web_domain, others = routes.hosts(spec, overlay)
     u = f"{spec.name}_{overlay}".replace("-", "_")
     i = " " * 8
 
@@ -78,7 +79,7 @@ def nginx_conf(spec: Spec, overlay: str, local_domain: str) -> str | None:
             f"upstream {u}_streaming {{\n{servers(ports.streaming)}    keepalive 32;\n}}\n\n"
             f"map $http_upgrade ${u}_connection {{\n    default upgrade;\n    ''      close;\n}}\n\n"
             f"server {{\n    listen 80;\n    listen [::]:80;\n"
-            f"    server_name {web_domain}{f' {local_domain}' if split else ''};\n"
+            f"    server_name {' '.join([web_domain, *others])};\n"
             "    location / { return 301 https://$host$request_uri; }\n}\n\n"
             f"server {{\n{_tls(web_domain)}"
             f"    client_max_body_size {BODY_SIZE};\n    keepalive_timeout 70;\n"
@@ -90,9 +91,10 @@ def nginx_conf(spec: Spec, overlay: str, local_domain: str) -> str | None:
             f"{_web_location('^~ /packs/', u, cached)}\n"
             f"{_web_location('^~ /system/', u, cached + f'{i}add_header X-Content-Type-Options nosniff;' + chr(10))}\n"
             f"{_web_location('/', u)}}}\n")
-    if split:
-        text += (f"\n# {local_domain} is the LOCAL_DOMAIN (the accounts' domain): only its /.well-known/ is answered,\n"
-                 f"# by a redirect to the web domain.\nserver {{\n{_tls(local_domain)}"
+    for host in others:
+        role = "the LOCAL_DOMAIN (the accounts' domain)" if host == local_domain else "one of ALTERNATE_DOMAINS"
+        text += (f"\n# {host} is {role}: only its /.well-known/ is answered,\n"
+                 f"# by a redirect to the web domain.\nserver {{\n{_tls(host)}"
                  f"    location /.well-known/ {{\n{i}add_header Access-Control-Allow-Origin \"*\";\n"
                  f"{i}return 301 https://{web_domain}$request_uri;\n    }}\n"
                  "    location / { return 404; }\n}\n")
