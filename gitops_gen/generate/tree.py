@@ -22,7 +22,16 @@ import yaml
 from gitops_gen import yamlio
 from gitops_gen.atomicfile import is_leftover, write_atomic
 from gitops_gen.errors import GeneratedFileEditedError, InputError
-from gitops_gen.generate.manifests import environment, migrations, nginx, stages, wiring, workloads
+from gitops_gen.generate.manifests import (
+    environment,
+    maintenance,
+    migrations,
+    nginx,
+    search,
+    stages,
+    wiring,
+    workloads,
+)
 from gitops_gen.generate.manifests.common import labels, names
 from gitops_gen.spec.model import Spec
 
@@ -75,6 +84,9 @@ def _base(spec: Spec) -> list[GeneratedFile]:
           for worker in spec.sidekiq),
         GeneratedFile("base/services.yaml", workloads.services(spec)),
     ]
+    cronjobs = maintenance.cronjobs(spec)
+    if cronjobs:
+        files.append(GeneratedFile("base/maintenance.yaml", cronjobs))
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -97,6 +109,9 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     if secret_sources:
         files.append(GeneratedFile(f"{root}/secrets.yaml", secret_sources))
     files.append(GeneratedFile(f"{root}/migrations.yaml", migrations.jobs(spec, overlay)))
+    search_jobs = search.jobs(spec)
+    if search_jobs:
+        files.append(GeneratedFile(f"{root}/search-deploy.yaml", search_jobs))
     order = GeneratedFile(f"{root}/{stages.ORDER_PATCH_FILE}", [stages.argocd_order_patch()])
     budgets = environment.disruption_budgets(spec, overlay)
     if budgets:

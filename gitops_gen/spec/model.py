@@ -26,6 +26,9 @@ from gitops_gen.spec.base import (
     Replicas,
     domain,
 )
+from gitops_gen.spec.base import ResourceList as ResourceList  # re-exported: the manifests read them from here
+from gitops_gen.spec.base import Resources as Resources
+from gitops_gen.spec.maintenance import Maintenance
 from gitops_gen.spec.secrets import Secrets
 from gitops_gen.spec.services import Mastodon
 from gitops_gen.spec.versions import SIDEKIQ_QUEUE_WEIGHTS, SIDEKIQ_QUEUES
@@ -38,16 +41,6 @@ STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
 
 class _Model(BaseModel):
     model_config = SPEC_CONFIG
-
-
-class ResourceList(_Model):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
-
-
-class Resources(_Model):
-    requests: ResourceList = ResourceList()
-    limits: ResourceList = ResourceList()
 
 
 class ImageRef(_Model):
@@ -302,6 +295,7 @@ class Spec(_Model):
     streaming: Streaming = Streaming()
     sidekiq: Annotated[list[SidekiqWorker], Field(min_length=1)] = Field(default_factory=_default_workers)
     storage: Storage = Storage()
+    maintenance: Maintenance = Maintenance()  # cleanup CronJobs (spec/maintenance.py)
     expose: Expose = Expose()
     gitops: GitOps = GitOps()
     secrets: Secrets = Secrets()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_gen.generate.manifests import backends
+from gitops_gen.generate.manifests import backends, search
 from gitops_gen.generate.manifests.common import (
     KubeObject,
     metadata,
@@ -83,6 +83,8 @@ def config_literals(spec: Spec, overlay: str) -> list[str]:
                    "S3_REGION": m.s3.region, "S3_ALIAS_HOST": m.s3.alias_host}
     if m.smtp:
         values |= {"SMTP_SERVER": m.smtp.server, "SMTP_PORT": m.smtp.port, "SMTP_FROM_ADDRESS": m.smtp.from_address}
+    if m.search:
+        values |= search.config(m.search, backends.service_host(m.search.host, namespace))
     values |= m.extra_env
     return [f"{key}={value}" for key, value in values.items() if value is not None]
 

@@ -52,7 +52,9 @@ def _container_security() -> KubeObject:
     return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
-def _pod_spec(spec: Spec, containers: list[KubeObject], *, media: bool) -> KubeObject:
+def pod_spec(spec: Spec, containers: list[KubeObject], *, media: bool) -> KubeObject:
+    """What every Mastodon pod shares (web, streaming, sidekiq, the maintenance CronJobs): its ServiceAccount, the
+    images' user, and with ``media`` the shared media volume (unless media go to S3)."""
     pod: KubeObject = {
         "serviceAccountName": names(spec).service_account,
         "securityContext": {"runAsUser": MASTODON_UID, "runAsGroup": MASTODON_UID, "fsGroup": MASTODON_UID,
@@ -107,7 +109,7 @@ def web(spec: Spec) -> KubeObject:
         "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
         "resources": resources(spec.web.resources),
     }
-    pod = _pod_spec(spec, [container], media=True)
+    pod = pod_spec(spec, [container], media=True)
     return _deployment(spec, names(spec).workload("web"), "web", spec.web.replicas, pod)
 
 
@@ -126,7 +128,7 @@ def streaming(spec: Spec) -> KubeObject:
         "resources": resources(spec.streaming.resources),
         "securityContext": _container_security(),
     }
-    pod = _pod_spec(spec, [container], media=False)
+    pod = pod_spec(spec, [container], media=False)
     return _deployment(spec, names(spec).workload("streaming"), "streaming", spec.streaming.replicas, pod)
 
 
@@ -142,7 +144,7 @@ def sidekiq(spec: Spec, worker: SidekiqWorker) -> KubeObject:
     env = [{"name": "DB_POOL", "value": str(worker.concurrency)}]
     container = mastodon_container(spec, "sidekiq", sidekiq_command(worker), env)
     container["resources"] = resources(worker.resources)
-    pod = _pod_spec(spec, [container], media=True)
+    pod = pod_spec(spec, [container], media=True)
     deployment = _deployment(spec, names(spec).sidekiq(worker.name), "sidekiq", worker.replicas, pod)
     deployment["metadata"]["labels"]["gitops-gen.io/sidekiq-worker"] = worker.name
     deployment["spec"]["selector"]["matchLabels"]["gitops-gen.io/sidekiq-worker"] = worker.name
