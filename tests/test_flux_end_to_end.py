@@ -81,10 +81,10 @@ class Bed:
     def kustomization(self, overlay: str, stage: str) -> dict[str, Any]:
         return self.get("kustomization", f"mastodon-{overlay}-{stage}", "-n", "flux-system")
 
-    def wait_synced(self, overlay: str, commit: str) -> None:
+    def wait_synced(self, overlay: str, commit: str, stages: tuple[str, ...] = STAGES) -> None:
         """Every stage of ``overlay`` Ready with ``commit`` applied."""
         def statuses() -> dict[str, Any]:
-            return {stage: self.kustomization(overlay, stage).get("status", {}) for stage in STAGES}
+            return {stage: self.kustomization(overlay, stage).get("status", {}) for stage in stages}
 
         def synced() -> bool:
             return all(status.get("lastAppliedRevision") == f"main@sha1:{commit}"
@@ -160,7 +160,8 @@ def bed(flux: Flux, namespace: str, tmp_path: Path) -> Iterator[Bed]:
 
 def _create_the_secret(bed: Bed, namespace: str) -> None:
     """What the README says to do first: `gitops-gen secrets --kubectl | sh`, the shell being the real one."""
-    env = {**os.environ, "KUBECONFIG": str(bed.cluster.kubeconfig), "DB_PASS": "a-database-password"}
+    env = {**os.environ, "KUBECONFIG": str(bed.cluster.kubeconfig), "DB_PASS": "a-database-password",
+           "ES_PASS": "a-search-password"}
     command = _gitops_gen("secrets", "--kubectl", "--repo", str(bed.root), "--namespace", namespace, cwd=bed.root,
                           env=env)
     assert command.returncode == 0, command.stderr
@@ -266,3 +267,22 @@ def test_a_second_overlay_with_in_cluster_drift_leaves_the_first_in_sync(bed: Be
                                      namespace if overlay == "production" else f"{namespace}-s", "--as", account,
                                      check=False)
         assert answer.stdout.strip() == "yes", overlay
+
+
+def test_flux_runs_search_deploy_after_the_post_deploy_migration_in_its_own_stage(bed: Bed, namespace: str) -> None:
+    spec = bed.root / "gitops-gen.yaml"
+    domain = "  localDomain: social.example.net\n"
+    spec.write_text(spec.read_text().replace(domain, domain + "  search: {host: opensearch, user: mastodon}\n"))
+    regenerated = _gitops_gen("init", cwd=bed.root)
+    assert regenerated.returncode == 0, regenerated.stderr
+    git(bed.root, "push", "-q", "origin", "main")
+    _create_the_secret(bed, namespace)
+    bed.cluster.kubectl("apply", "-k", str(bed.root / "clusters" / "production" / "flux"))
+    bed.wait_synced("production", bed.head(), (*STAGES, "search"))
+
+    post = bed.get("job", POST, "-n", namespace)
+    search = bed.get("job", "mastodon-search-deploy", "-n", namespace)
+    assert search["status"].get("succeeded") == 1
+    assert _time(search["metadata"]["creationTimestamp"]) >= _time(post["status"]["completionTime"])
+    done = bed.drift("production")
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout

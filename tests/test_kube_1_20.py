@@ -98,6 +98,10 @@ def test_a_1_20_spec_gets_only_objects_that_kubernetes_1_20_accepts(
     objects = _tree(tmp_path, capsys, "1.20")
     versions = {obj["kind"]: obj["apiVersion"] for obj in objects}
     assert versions["PodDisruptionBudget"] == "policy/v1beta1" and versions["CronJob"] == "batch/v1beta1"
+    # The maintenance CronJobs (on by default) as well as the drift check's.
+    cronjobs = {obj["metadata"]["name"]: obj["apiVersion"] for obj in objects if obj["kind"] == "CronJob"}
+    assert {"mastodon-media-remove", "mastodon-preview-cards-remove"} <= set(cronjobs)
+    assert set(cronjobs.values()) == {"batch/v1beta1"}
     assert _invalid(validator_path, objects, "1.20.0") == []
 
 

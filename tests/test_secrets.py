@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gitops_gen.cli import main
 from gitops_gen.errors import InputError
-from gitops_gen.generate.catalogue import OTP_SECRET, S3_KEYS, backend_keys, catalogue
+from gitops_gen.generate.catalogue import OTP_SECRET, S3_KEYS, SEARCH_KEYS, backend_keys, catalogue
 from gitops_gen.generate.secrets import (
     GENERATED_KEYS,
     SECRET_KEY_NAMES,
@@ -95,7 +95,7 @@ def test_the_spec_refuses_extra_keys_that_gitops_gen_generates_and_agrees_with_t
     generated = {key.name for key in (*SECRET_KEYS, OTP_SECRET) if key.source is Source.GENERATED}
     assert generated == set(GENERATED_KEY_NAMES)
     # extraEnv refuses every secret key by these names: the spec must know all the user's keys too.
-    supplied = {key.name for key in (*SECRET_KEYS, *S3_KEYS, *backend_keys(parse_spec(EVERY_BACKEND)))
+    supplied = {key.name for key in (*SECRET_KEYS, *S3_KEYS, *SEARCH_KEYS, *backend_keys(parse_spec(EVERY_BACKEND)))
                 if key.source is Source.USER}
     assert supplied == set(SUPPLIED_KEY_NAMES)
 

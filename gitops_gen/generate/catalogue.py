@@ -2,10 +2,10 @@
 
 The catalogue follows the spec: ``OTP_SECRET`` only for Mastodon before 4.4 (mastodon/mastodon #34743 removed its
 use), the passwords of a read replica, separate Redis servers and sentinels when ``mastodon.database`` /
-``mastodon.redis`` name them, the S3 credentials when ``mastodon.s3`` is set, and the user's
-``secrets.extraKeys``. Rails processes (web, sidekiq, the migration Jobs) read every key; streaming reads only
-the keys of the database and Redis it connects to (mastodon/mastodon ``streaming/database.js``,
-``streaming/redis.js``).
+``mastodon.redis`` name them, the S3 credentials when ``mastodon.s3`` is set, ``ES_PASS`` when ``mastodon.search``
+logs in as a user, and the user's ``secrets.extraKeys``. Rails processes (web, sidekiq, the Jobs and CronJobs)
+read every key; streaming reads only the keys of the database and Redis it connects to (mastodon/mastodon
+``streaming/database.js``, ``streaming/redis.js``).
 """
 
 from __future__ import annotations
@@ -114,13 +114,18 @@ def backend_keys(spec: Spec) -> tuple[SecretKey, ...]:
     return tuple(keys)
 
 
+#: With ``mastodon.search`` and its ``user``: the password Mastodon logs in to Elasticsearch / OpenSearch with.
+SEARCH_KEYS: tuple[SecretKey, ...] = (
+    SecretKey("ES_PASS", Source.USER, "the password of mastodon.search.user on Elasticsearch / OpenSearch"),
+)
+
 # What else streaming reads of the environment: an extra key with one of these names reaches it too.
 _STREAMING_READS = re.compile(r"DATABASE_URL|DB_[A-Z_]+|REDIS_[A-Z_]+")
 
 
 def catalogue(spec: Spec) -> tuple[SecretKey, ...]:
     """Every key of the Secret for ``spec``, in a stable order: Mastodon's, the database's and Redis's
-    (``backend_keys``), S3's, then the user's extra keys.
+    (``backend_keys``), S3's, search's, then the user's extra keys.
 
     An extra key that names a key already listed sets whether that key is optional.
     """
@@ -130,6 +135,9 @@ def catalogue(spec: Spec) -> tuple[SecretKey, ...]:
     keys += backend_keys(spec)
     if spec.mastodon.s3 is not None:
         keys += S3_KEYS
+    search = spec.mastodon.search
+    if search is not None and search.enabled and search.user is not None:
+        keys += SEARCH_KEYS
     for extra in spec.secrets.extra_keys:
         known = next((index for index, key in enumerate(keys) if key.name == extra.name), None)
         if known is not None:

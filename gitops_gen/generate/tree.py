@@ -27,11 +27,13 @@ from gitops_gen.generate import schema_file
 from gitops_gen.generate.manifests import (
     drift_workflow,
     environment,
+    maintenance,
     metrics,
     migrations,
     nginx,
     pods,
     routes,
+    search,
     stages,
     wiring,
     workloads,
@@ -105,6 +107,9 @@ def _base(spec: Spec) -> list[GeneratedFile]:
     monitoring = metrics.objects(spec)
     if monitoring:
         files.append(GeneratedFile("base/metrics.yaml", monitoring))
+    cronjobs = maintenance.cronjobs(spec)
+    if cronjobs:
+        files.append(GeneratedFile("base/maintenance.yaml", cronjobs))
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -130,6 +135,9 @@ def _overlay(spec: Spec, overlay: str) -> list[GeneratedFile]:
     if secret_sources:
         files.append(GeneratedFile(f"{root}/secrets.yaml", secret_sources))
     files.append(GeneratedFile(f"{root}/migrations.yaml", migrations.jobs(spec, overlay)))
+    search_jobs = search.jobs(spec)
+    if search_jobs:
+        files.append(GeneratedFile(f"{root}/search-deploy.yaml", search_jobs))
     order = GeneratedFile(f"{root}/{stages.ORDER_PATCH_FILE}", [stages.argocd_order_patch()])
     budgets = environment.disruption_budgets(spec, overlay)
     if budgets:

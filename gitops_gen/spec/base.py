@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from gitops_gen.images import reference as images
@@ -73,3 +73,28 @@ KubeContext = Annotated[str, AfterValidator(_kube_context)]
 Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 Replicas = Annotated[int, Field(strict=True, ge=0)]
+
+
+class ResourceList(BaseModel):
+    model_config = SPEC_CONFIG
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Resources(BaseModel):
+    """A container's ``resources``: only what is set is written (an absent limit stays absent)."""
+
+    model_config = SPEC_CONFIG
+
+    requests: ResourceList = ResourceList()
+    limits: ResourceList = ResourceList()
+
+
+def _cron(value: str) -> str:
+    if len(value.split()) != 5:
+        raise ValueError(f'{value!r} is not a cron schedule of five fields (e.g. "17 */6 * * *")')
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_cron)]

@@ -27,6 +27,9 @@ from gitops_gen.spec.base import (
     Replicas,
     domain,
 )
+from gitops_gen.spec.base import ResourceList as ResourceList  # re-exported: the manifests read them from here
+from gitops_gen.spec.base import Resources as Resources
+from gitops_gen.spec.maintenance import Maintenance
 from gitops_gen.spec.metrics import Metrics
 from gitops_gen.spec.pods import Placement, Pods
 from gitops_gen.spec.routing import Gateway
@@ -42,16 +45,6 @@ STREAMING_IMAGE = images.MASTODON_STREAMING_IMAGE
 
 class _Model(BaseModel):
     model_config = SPEC_CONFIG
-
-
-class ResourceList(_Model):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
-
-
-class Resources(_Model):
-    requests: ResourceList = ResourceList()
-    limits: ResourceList = ResourceList()
 
 
 class ImageRef(_Model):
@@ -312,6 +305,7 @@ class Spec(_Model):
     sidekiq: Annotated[list[SidekiqWorker], Field(min_length=1)] = Field(default_factory=_default_workers)
     storage: Storage = Storage()
     pods: Pods = Pods()
+    maintenance: Maintenance = Maintenance()  # cleanup CronJobs (spec/maintenance.py)
     expose: Expose = Expose()
     metrics: Metrics = Metrics()
     gitops: GitOps = GitOps()

@@ -22,6 +22,7 @@ SUPPLIED_KEY_NAMES = (
     # mastodon.redis): never in extraEnv, whether or not the spec uses them yet.
     "REPLICA_DB_PASS", "CACHE_REDIS_PASSWORD", "SIDEKIQ_REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD",
     "CACHE_REDIS_SENTINEL_PASSWORD", "SIDEKIQ_REDIS_SENTINEL_PASSWORD",
+    "ES_PASS",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -29,7 +30,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def _env_name(value: str) -> str:
     if not _ENV_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not an environment variable name (letters, digits and '_', not starting "
-                         "with a digit, e.g. ES_PASS)")
+                         "with a digit, e.g. DEEPL_API_KEY)")
     if value in GENERATED_KEY_NAMES:
         raise ValueError(f"{value} is one of the keys gitops-gen generates (gitops-gen secrets lists them); "
                          "list only keys you supply")
@@ -62,10 +63,10 @@ class SopsSettings(_Model):
 
 
 class ExtraSecretKey(_Model):
-    """A key of the Secret that Mastodon's own catalogue lacks (``ES_PASS``, ``DEEPL_API_KEY``, ...).
+    """A key of the Secret that Mastodon's own catalogue lacks (``DEEPL_API_KEY``, ``HCAPTCHA_SECRET_KEY``, ...).
 
-    Written ``ES_PASS`` or ``{name: DEEPL_API_KEY, optional: true}``. A required key that is missing from the Secret
-    stops the pods with a clear event; an optional one may be absent. Naming a key the catalogue already has
+    Written ``DEEPL_API_KEY`` or ``{name: DEEPL_API_KEY, optional: true}``. A required key that is missing from the
+    Secret stops the pods with a clear event; an optional one may be absent. Naming a key the catalogue already has
     (``SMTP_PASSWORD``) sets whether it is optional.
     """
 

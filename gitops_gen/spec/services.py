@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from gitops_gen.spec import versions
 from gitops_gen.spec.base import SPEC_CONFIG, Domain, EnvVarName, PositiveInt, domain
 from gitops_gen.spec.routing import Federation
+from gitops_gen.spec.search import Search
 
 
 class _Model(BaseModel):
@@ -164,6 +165,7 @@ class Mastodon(_Model, Federation):  # alternateDomains, trustedProxyIps, author
     redis: Redis = Redis()
     s3: S3 | None = None
     smtp: Smtp | None = None
+    search: Search | None = None  # Elasticsearch / OpenSearch (spec/search.py)
     extra_env: dict[EnvVarName, str] = {}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_gen.generate.manifests import backends, routes
+from gitops_gen.generate.manifests import backends, routes, search
 from gitops_gen.generate.manifests.common import (
     KubeObject,
     metadata,
@@ -87,6 +87,8 @@ def config_literals(spec: Spec, overlay: str) -> list[str]:
     if m.smtp:
         values |= {"SMTP_SERVER": m.smtp.server, "SMTP_PORT": m.smtp.port, "SMTP_FROM_ADDRESS": m.smtp.from_address}
     values |= federation_config(spec) | otel_config(spec)
+    if m.search:
+        values |= search.config(m.search, backends.service_host(m.search.host, namespace))
     values |= m.extra_env
     return [f"{key}={value}" for key, value in values.items() if value is not None]
 

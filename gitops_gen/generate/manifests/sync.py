@@ -11,6 +11,8 @@ Layout (one directory per engine, each a kustomization, so one ``kubectl apply -
     clusters/<env>/flux/config.yaml             Kustomization <name>-<env>-config
     clusters/<env>/flux/app.yaml                Kustomization <name>-<env>-app           dependsOn config
     clusters/<env>/flux/post-migrate.yaml       Kustomization <name>-<env>-post-migrate  dependsOn app
+    clusters/<env>/flux/search.yaml             Kustomization <name>-<env>-search  dependsOn post-migrate (with
+                                                ``tootctl search deploy``)
 
 Argo CD keeps its Applications in its own namespace (``argocd``) and Flux its sources and Kustomizations in
 ``flux-system``, as both engines document. ``flux bootstrap ... --path=clusters/<env>`` picks up the ``flux/``
@@ -28,6 +30,8 @@ starts a dependant once its dependency is Ready at the same source revision:
 2. ``<name>-<env>-app``: everything else (Deployments, Services, Ingress...). Health checks on the Deployments
    (``wait`` is off because Flux ignores ``healthChecks`` when ``wait`` is on): Ready once they rolled out.
 3. ``<name>-<env>-post-migrate``: the post-deploy migration Job, ``wait: true``.
+4. ``<name>-<env>-search`` (only with ``StageComponents.after_migrate``): the ``tootctl search deploy`` Job, which
+   needs the fully migrated schema, ``wait: true``.
 
 Overlay paths the Flux Kustomizations point at: all three use the SAME path, ``./overlays/<env>`` (the very
 overlay Argo CD syncs, with its one ``images:`` block that ``bump-image`` edits), and split it by the
@@ -177,13 +181,19 @@ def stage_names(target: SyncTarget) -> tuple[str, str, str]:
     return f"{target.instance}-config", f"{target.instance}-app", f"{target.instance}-post-migrate"
 
 
+def after_stage_name(target: SyncTarget) -> str:
+    """The name of the optional fourth Kustomization: the Jobs that need the migrated schema (search deploy)."""
+    return f"{target.instance}-search"
+
+
 def flux_kustomizations(
     target: SyncTarget,
     options: FluxOptions = FluxOptions(),
     secrets: SecretsProvider = _DEFAULT_SECRETS,
     components: StageComponents = StageComponents(),
 ) -> list[KubeObject]:
-    """The three Flux Kustomizations (config + pre-migration, app, post-migration), chained by ``dependsOn``."""
+    """The Flux Kustomizations (config + pre-migration, app, post-migration, and with ``after_migrate``
+    components the search stage), chained by ``dependsOn``."""
     config_name, app_name, post_name = stage_names(target)
     decryption = flux_decryption(secrets)
 
@@ -223,9 +233,10 @@ def flux_kustomizations(
     ]
     first = components.config + components.pre_migrate
     shared = tuple(component for component in components.referenced if component in first)
-    not_app = tuple(component for component in first + components.post_migrate if component not in shared)
+    staged = first + components.post_migrate + components.after_migrate
+    not_app = tuple(component for component in staged if component not in shared)
     create_only = _none_of(shared) if shared else None
-    return [
+    built = [
         stage(config_name, keep_out=_only(first), depends_on=None, wait=True,
               timeout=options.migration_timeout, force=True),
         # With named Deployments, health-check exactly those (Flux ignores healthChecks under wait: true);
@@ -235,6 +246,11 @@ def flux_kustomizations(
         stage(post_name, keep_out=_only(components.post_migrate + shared), depends_on=app_name, wait=True,
               timeout=options.migration_timeout, force=True, create_only=create_only),
     ]
+    if components.after_migrate:
+        built.append(stage(after_stage_name(target), keep_out=_only(components.after_migrate + shared),
+                           depends_on=post_name, wait=True, timeout=options.migration_timeout, force=True,
+                           create_only=create_only))
+    return built
 
 
 # --- files --------------------------------------------------------------------------------------------------
@@ -261,7 +277,7 @@ def flux_files(
 ) -> Files:
     """``clusters/<env>/flux/``: relative file path -> the objects of that file."""
     root = f"clusters/{target.env}/flux"
-    config, app, post = flux_kustomizations(target, options, secrets, components)
+    config, app, post, *after = flux_kustomizations(target, options, secrets, components)
     files: Files = {
         f"{root}/namespace.yaml": [flux_namespace(target)],
         f"{root}/gitrepository.yaml": [flux_git_repository(target, options)],
@@ -269,6 +285,8 @@ def flux_files(
         f"{root}/app.yaml": [app],
         f"{root}/post-migrate.yaml": [post],
     }
+    if after:
+        files[f"{root}/search.yaml"] = after
     resources = [path.rsplit("/", 1)[1] for path in files]
     return {f"{root}/kustomization.yaml": [_kustomization(resources)], **files}
 

@@ -139,6 +139,9 @@ class StageComponents:
     config: tuple[str, ...] = PREREQUISITES
     pre_migrate: tuple[str, ...] = (PRE_MIGRATE_COMPONENT,)
     post_migrate: tuple[str, ...] = (POST_MIGRATE_COMPONENT,)
+    # Jobs that need the fully migrated schema (``tootctl search deploy``): a fourth stage after post-migrate,
+    # written only when there are some.
+    after_migrate: tuple[str, ...] = ()
     # Objects whose generated names others refer to (the ConfigMap's hash suffix): every stage keeps them, so
     # that kustomize rewrites `envFrom: mastodon-env` to `mastodon-env-<hash>` there too — a stage that deleted
     # them would leave the bare name, which no ConfigMap has. Only the config stage applies them; the others
@@ -146,9 +149,10 @@ class StageComponents:
     referenced: tuple[str, ...] = (CONFIG_COMPONENT,)
 
     def __post_init__(self) -> None:
-        groups = (self.config + self.pre_migrate, self.post_migrate)
-        if not self.pre_migrate or not self.post_migrate or set(groups[0]) & set(groups[1]):
-            raise InputError("stage components: pre_migrate and post_migrate must be non-empty and disjoint")
+        staged = [*self.config, *self.pre_migrate, *self.post_migrate, *self.after_migrate]
+        if not self.pre_migrate or not self.post_migrate or len(set(staged)) != len(staged):
+            raise InputError("stage components: pre_migrate and post_migrate must be non-empty, and the stages' "
+                             "components disjoint")
 
 
 def owner_labels(target: SyncTarget, *, instance: bool = True) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gitops_gen.generate import install_line, secrets
 from gitops_gen.generate.catalogue import catalogue
-from gitops_gen.generate.manifests import drift_job, drift_workflow, migrations, stages, sync
+from gitops_gen.generate.manifests import drift_job, drift_workflow, migrations, search, stages, sync
 from gitops_gen.generate.manifests.common import KubeObject
 from gitops_gen.generate.manifests.environment import workloads
 from gitops_gen.spec.model import Spec
@@ -90,8 +90,10 @@ def _engine_files(spec: Spec, overlay: str, repo_url: str | None, tree: str) -> 
 
 
 def flux_stage_components(spec: Spec) -> sync.StageComponents:
-    """Flux's first stage: what the pre-deploy migration needs (``stages.prerequisites``), and the Job."""
-    return sync.StageComponents(config=stages.prerequisites(migrations.pre_deploy(spec)))
+    """Flux's first stage: what the pre-deploy migration needs (``stages.prerequisites``), and the Job; after the
+    post-deploy migration, the search deploy Job when there is one."""
+    return sync.StageComponents(config=stages.prerequisites(migrations.pre_deploy(spec)),
+                                after_migrate=(search.COMPONENT,) if search.runs_deploy(spec) else ())
 
 
 def sops_config(spec: Spec) -> dict[str, object] | None:
