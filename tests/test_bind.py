@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_gen.generate.tree import generate
+from gitops_gen.generate.layout import generate
 from gitops_gen.spec.load import parse_spec
 from tests.nginx_harness import free_port, ipv6_loopback
 

@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client
 
 from gitops_gen import kustomize
-from gitops_gen.generate.tree import generate
+from gitops_gen.generate.layout import generate
 from gitops_gen.spec.load import parse_spec
 from tests.conftest import Cluster
 from tests.helpers import run_cli

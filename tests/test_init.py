@@ -11,7 +11,7 @@ import pytest
 from kubernetes_validate.utils import all_versions
 
 from gitops_gen import kustomize
-from gitops_gen.generate.tree import generate
+from gitops_gen.generate.layout import generate
 from gitops_gen.quantity import parse_quantity
 from gitops_gen.spec.load import parse_spec
 from tests.conftest import REPO_ROOT, Cluster
