@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gitops_gen import kustomize
 from tests.conftest import Cluster
-from tests.helpers import run_cli
+from tests.helpers import run_cli, wait_for
 
 SPEC = """\
 web:
@@ -39,6 +40,11 @@ def test_drift_sees_an_applied_init_tree_in_sync_and_then_exactly_the_hand_edits
     (root / "gitops-gen.yaml").write_text(SPEC.format(namespace=namespace))
     assert run_cli(capsys, "init", str(root)).code == 0
     rendered = kustomize.render_text(root / "overlays" / "production")
+    # The static NFS volume is cluster-scoped and every run names it alike: one an earlier test deleted may
+    # still be terminating (its claim's namespace going away), and applying over it would lose it.
+    volume = "persistentvolume/" + next(doc["metadata"]["name"] for doc in yaml.safe_load_all(rendered)
+                                        if doc and doc["kind"] == "PersistentVolume")
+    assert wait_for(lambda: cluster.kubectl("get", volume, check=False).returncode != 0, 120), f"{volume} lingers"
     try:
         applied = cluster.kubectl("apply", "--server-side", "--field-manager", "kubectl", "-f", "-", stdin=rendered,
                                   check=False)
@@ -68,4 +74,4 @@ def test_drift_sees_an_applied_init_tree_in_sync_and_then_exactly_the_hand_edits
                                     "manager": "kubectl-set"}],
         }
     finally:
-        cluster.kubectl("delete", "pv", "-l", "gitops-gen.io/volume", "--wait=false", check=False)
+        cluster.kubectl("delete", volume, "--wait=false", check=False)
