@@ -41,7 +41,8 @@ def large_tree(tmp_path_factory: pytest.TempPathFactory) -> drift_fixtures.Tree:
                                      {"one": "speed-test-one", "two": "speed-test-two"}, base=base)
 
 
-def _drift(tree: drift_fixtures.Tree, cluster: Cluster, kustomize: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+def _drift(tree: drift_fixtures.Tree, cluster: Cluster, kustomize: Path,
+           cache: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, GITOPS_GEN_KUSTOMIZE=f"{kustomize} build", XDG_CACHE_HOME=str(cache))
     return subprocess.run([sys.executable, "-m", "gitops_gen", "drift", "--repo", str(tree.root), "--kubeconfig",
                            str(cluster.kubeconfig), "--context", "admin", "--output", "json"],
