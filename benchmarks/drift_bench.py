@@ -266,7 +266,8 @@ def default_overlay(kubeconfig: Path, work: Path, runs: int) -> tuple[float, flo
     overlay = repo / "overlays" / "production"
     rendered = work / "default-rendered.yaml"
     rendered.write_text(kubectl(kubeconfig, "kustomize", str(overlay)))
-    for namespace in sorted(set(re.findall(r"^  namespace: (\S+)$", rendered.read_text(), re.MULTILINE))):
+    namespaces = sorted(set(re.findall(r"^  namespace: (\S+)$", rendered.read_text(), re.MULTILINE)))
+    for namespace in namespaces:
         kubectl(kubeconfig, "create", "namespace", namespace, check=False)
     kubectl(kubeconfig, "apply", "--server-side", "-f", str(rendered))
     cache = work / "cache-default"
@@ -285,7 +286,10 @@ def default_overlay(kubeconfig: Path, work: Path, runs: int) -> tuple[float, flo
             times.append(time.perf_counter() - started)
         return statistics.median(times)
 
-    return median(ours), median([*theirs, "-f", str(rendered)]), median([*theirs, "-k", str(overlay)])
+    found = median(ours), median([*theirs, "-f", str(rendered)]), median([*theirs, "-k", str(overlay)])
+    for namespace in namespaces:
+        kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false", check=False)
+    return found
 
 
 def summary(size: int, found: dict[str, Measure], kustomizes: list[tuple[str, list[str]]]) -> None:
