@@ -1,9 +1,10 @@
 """Wall time of `gitops-gen bump-image --all` across 50 overlays, against a peer measured in the same run.
 
-The peer is `kustomize edit set image` run in each overlay when a standalone `kustomize` is on PATH (kubectl
-has no `edit`). Without one, the peer is rewriting each overlay with a plain YAML load and dump (PyYAML,
-libyaml when available) — the fastest thing that could possibly change a tag, and what most scripts do.
-Also printed: how many lines each approach changes per file, i.e. the size of the review it asks for.
+The peer is the real `kustomize edit set image`, run in each overlay for each image (kubectl has no `edit`): the
+standalone kustomize that `scripts/kube-testenv kustomize` builds (the newest the machine's Go builds), found
+or built before the clock starts. Also printed, as a second reference: rewriting each overlay with a plain YAML
+load and dump (PyYAML, libyaml when available), the fastest thing that could possibly change a tag. And how many
+lines each approach changes per file, i.e. the size of the review it asks for.
 
 Run from the repository root: python benchmarks/bump_bench.py [--overlays 50] [--repeat 5]
 """
@@ -77,10 +78,21 @@ def plain_yaml_rewrite(tree: Path, tag: str) -> None:
         path.write_text(yaml.dump(data, Dumper=_Dumper, sort_keys=False))
 
 
-def kustomize_edit(tree: Path, tag: str) -> None:
+def built_kustomize() -> tuple[str, str]:
+    """The kustomize that kube-testenv builds (built now if it is not cached yet), and its version."""
+    done = subprocess.run([str(ROOT / "scripts" / "kube-testenv"), "kustomize"], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"kube-testenv kustomize failed: {done.stderr.strip()[-500:]}")
+    binary = str(Path(done.stdout.strip().splitlines()[-1]) / "kustomize")
+    version = subprocess.run([binary, "version"], capture_output=True, text=True, check=True).stdout.strip()
+    return binary, version
+
+
+def kustomize_edit(kustomize: str, tree: Path, tag: str) -> None:
     for path in _kustomizations(tree):
         for image in (MAIN_IMAGE, STREAMING_IMAGE):
-            subprocess.run(["kustomize", "edit", "set", "image", f"{image}:{tag}"], cwd=path.parent, check=True)
+            subprocess.run([kustomize, "edit", "set", "image", f"{image}:{tag}"], cwd=path.parent, check=True)
 
 
 def _changed_lines(tree: Path) -> float:
@@ -115,19 +127,17 @@ def main_bench() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
     _git_env()
+    kustomize, kustomize_version = built_kustomize()
     workdir = Path(tempfile.mkdtemp(prefix="bump-bench-"))
     try:
         envs = [f"env{i:02d}" for i in range(options.overlays)]
         overlays = {f"overlays/{env}/kustomization.yaml": commented_overlay(env) for env in envs}
         tree = build_tree(workdir / "repo", overlays=envs, extra=overlays)
-        gitops_gen_bump(tree, "v0.0.1", commit=False)  # warm up imports and caches, outside the clock
+        gitops_gen_bump(tree, "v4.4.0", commit=False)  # warm up imports and caches, outside the clock
         ours, ours_lines = _time(tree, lambda tag: gitops_gen_bump(tree, tag, commit=False), options.repeat)
-        peer_name = "kustomize edit set image (each overlay, 2 images)"
-        if shutil.which("kustomize"):
-            peer, peer_lines = _time(tree, lambda tag: kustomize_edit(tree, tag), options.repeat)
-        else:
-            peer_name = "plain YAML load+dump (PyYAML; no standalone kustomize on PATH)"
-            peer, peer_lines = _time(tree, lambda tag: plain_yaml_rewrite(tree, tag), options.repeat)
+        peer_name = f"kustomize {kustomize_version} edit set image (each overlay, 2 images)"
+        peer, peer_lines = _time(tree, lambda tag: kustomize_edit(kustomize, tree, tag), options.repeat)
+        plain, plain_lines = _time(tree, lambda tag: plain_yaml_rewrite(tree, tag), options.repeat)
 
         def committed(tag: str) -> None:
             gitops_gen_bump(tree, tag, commit=True)
@@ -141,6 +151,7 @@ def main_bench() -> None:
     print(f"  gitops-gen bump-image --all (+ commit)  : {with_commit * 1000:8.1f} ms")
     print(f"  peer: {peer_name}")
     print(f"        {peer * 1000:8.1f} ms   {peer_lines:5.1f} lines changed/file")
+    print(f"  reference: plain YAML load+dump (PyYAML): {plain * 1000:8.1f} ms   {plain_lines:5.1f} lines changed/file")
     print("  (changing two tags is 4 diff lines per file: anything above 4 is reformatting or lost comments)")
     print(f"  ratio gitops-gen / peer (no commit)     : {ours / peer:8.2f}")
     print(f"  ratio gitops-gen / peer (with commit)   : {with_commit / peer:8.2f}")

@@ -21,7 +21,8 @@ GATEWAYS = {
     "ruamel": ("yamlio.py",),
     "typer": ("cli.py", "commands/"),
     "pydantic": ("spec/",),
-    "packaging": ("images/versions.py",),
+    # Image tags as versions, and the version of the kustomize that renders (two unrelated questions).
+    "packaging": ("images/versions.py", "kustomize_speed.py"),
 }
 # What each package may import of gitops-gen (besides itself); see each package's docstring.
 SHARED = ("errors", "objects", "quantity", "yamlio", "atomicfile")
