@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from gitops_gen import kustomize
-from gitops_gen.generate.secrets import referenced_secret_keys
 from gitops_gen.generate.layout import generate
+from gitops_gen.generate.secrets import referenced_secret_keys
 from gitops_gen.spec.load import parse_spec
 from tests.conftest import REPO_ROOT, Cluster
 from tests.helpers import run_cli
