@@ -37,6 +37,25 @@ class Cluster:
         return config.new_client_from_config(config_file=str(self.kubeconfig), context=context)
 
 
+CLUSTER_FIXTURES = frozenset({"cluster", "namespace", "flux", "sync_engine_crds"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that reaches the control plane must carry ``@pytest.mark.cluster``: collection fails otherwise.
+
+    Failing (rather than adding the marker) keeps the marker honest where people read it, and keeps
+    ``pytest -m "not cluster"`` a run that needs no cluster: a test could not slip into it unmarked.
+    """
+    unmarked = [
+        f"{item.nodeid} (uses {', '.join(sorted(used))})"
+        for item in items
+        if (used := CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        and item.get_closest_marker("cluster") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that use the cluster without @pytest.mark.cluster:\n  " + "\n  ".join(unmarked))
+
+
 @pytest.fixture(autouse=True)
 def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits made by tests get a pinned author, whatever the machine's git configuration says."""

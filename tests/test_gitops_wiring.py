@@ -44,6 +44,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_every_sync_object_init_writes_is_accepted_by_server_side_apply(
         provider: str, tmp_path: Path, cluster: Cluster, namespace: str, sync_engine_crds: list[str],
@@ -123,6 +124,7 @@ def _env_from_secret(obj: dict[str, Any]) -> dict[str, bool]:
     return {ref["key"]: bool(ref.get("optional")) for ref in refs}
 
 
+@pytest.mark.cluster
 def test_the_printed_secret_command_creates_every_key_the_rendered_workloads_reference(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"
@@ -199,6 +201,7 @@ def test_a_users_own_file_at_a_generated_path_is_named_and_kept(tmp_path: Path,
     assert not (root / "base").exists()
 
 
+@pytest.mark.cluster
 def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_server(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"
@@ -225,6 +228,7 @@ def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_ser
     cluster.kubectl("delete", "clusterrole,clusterrolebinding", name, check=False)
 
 
+@pytest.mark.cluster
 def test_in_cluster_drift_checks_of_two_overlays_keep_their_own_access(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     other = f"{namespace}-p"
