@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import drift_fixtures  # noqa: E402  (the one place that builds init-shaped trees)
+import synthetic_tree  # noqa: E402  (thousands of init-shaped objects, which no spec makes)
 
 ENV = "bench"
 FILES = 50
@@ -69,9 +69,9 @@ def objects_for(count: int) -> dict[str, list[dict[str, Any]]]:
     documents: list[dict[str, Any]] = []
     for index in range(count // 4):
         name = f"app-{index:04d}"
-        documents.append(drift_fixtures.deployment(name, "web", drift_fixtures.MAIN_IMAGE, port=("http", 3000),
+        documents.append(synthetic_tree.deployment(name, "web", synthetic_tree.MAIN_IMAGE, port=("http", 3000),
                                                    replicas=1, env={"INDEX": str(index), "RAILS_ENV": "production"}))
-        documents.append(drift_fixtures.service(name, "web", 80, "http"))
+        documents.append(synthetic_tree.service(name, "web", 80, "http"))
         documents.append({"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": name, "labels": dict(documents[-1]["metadata"]["labels"])},
                           "data": {"INDEX": str(index), "LOCAL_DOMAIN": "example.social"}})
@@ -128,7 +128,7 @@ def wait_for_deployments(kubeconfig: Path, namespace: str, expected: int, timeou
     raise SystemExit("the controllers did not act on every Deployment in time")
 
 
-def prime_render_cache(tree: drift_fixtures.Tree, rendered: list[dict[str, Any]]) -> None:
+def prime_render_cache(tree: synthetic_tree.Tree, rendered: list[dict[str, Any]]) -> None:
     """Put the benchmark's own render into gitops-gen's render cache, as a first scheduled run would."""
     from gitops_gen import git
     from gitops_gen.drift import render_cache
@@ -143,7 +143,7 @@ def bench(size: int, kubeconfig: Path, work: Path, concurrency: int, cold_limit:
 
     namespace = f"drift-bench-{size}"
     kubectl(kubeconfig, "create", "namespace", namespace, check=False)
-    tree = drift_fixtures.write_tree(work / f"tree-{size}", {ENV: namespace}, base=objects_for(size))
+    tree = synthetic_tree.write_tree(work / f"tree-{size}", {ENV: namespace}, base=objects_for(size))
     started = time.monotonic()
     text = kustomize.render_text(tree.overlay_dir(ENV))
     render_seconds = time.monotonic() - started

@@ -89,6 +89,12 @@ def test_flux_applies_config_and_pre_migration_then_the_app_then_post_migration(
     assert {name for kind, name in middle if kind == "Deployment"} == {
         "mastodon-web", "mastodon-streaming", "mastodon-sidekiq-default"}
     assert last == {("Job", "mastodon-db-migrate-post")}
+    # The stages build the very overlay bump-image edits: its images block reaches the Jobs too.
+    jobs = [o for part in (parts[0], parts[2]) for o in part if o["kind"] == "Job"]
+    assert len(jobs) == 2
+    for job in jobs:
+        assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/mastodon/mastodon:v4.6.6"
+        assert job["metadata"]["namespace"] == "mastodon"
     if provider == "external-secrets":
         assert ("ExternalSecret", "mastodon-secrets") in first
     decryption = [stage["spec"].get("decryption") for stage in (config, app, post)]
