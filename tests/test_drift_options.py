@@ -1,11 +1,14 @@
 """docs/drift.md's options on a tree `gitops-gen init` wrote: `--json-file`, `--sync-manager` and
-`drift.syncManagers`, `--repo` naming a sub-directory of a larger repository, `--concurrency`, and exit 2 for a bad
-`--ignore`, a bad `drift:` section and a kind the server does not serve."""
+`drift.syncManagers`, `NO_COLOR`, `--repo` naming a sub-directory of a larger repository, `--concurrency`, and
+exit 2 for a bad `--ignore`, a bad `drift:` section and a kind the server does not serve."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -100,6 +103,40 @@ def test_a_sync_managers_plain_write_is_not_drift_once_it_is_named(
     assert run_cli(capsys, "init", str(applied)).code == 0  # committed: drift reads the spec at --ref
     from_spec = _drift(capsys, cluster, applied)
     assert from_spec.code == 0, from_spec.out
+
+
+def _stdout_through_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run gitops-gen as its own process with stdout on a pseudo-terminal, the way a person sees it."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "gitops_gen", *args], stdout=follower,
+                               stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    try:
+        while chunk := _read(leader):
+            chunks.append(chunk)
+        return process.wait(timeout=60), b"".join(chunks)
+    finally:
+        os.close(leader)
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the other end is closed
+        return b""
+
+
+@pytest.mark.cluster
+def test_the_text_report_is_coloured_on_a_terminal_unless_no_color(
+        applied: Path, cluster: Cluster, namespace: str) -> None:
+    cluster.kubectl("scale", "deployment/mastodon-web", "--replicas", "4", "-n", namespace)
+    args = ["drift", "--repo", str(applied), "--kubeconfig", str(cluster.kubeconfig), "--overlay", "production"]
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    code, coloured = _stdout_through_a_terminal(args, env)
+    assert code == 1 and b"\x1b[" in coloured and b"mastodon-web" in coloured
+    code, plain = _stdout_through_a_terminal(args, {**env, "NO_COLOR": "1"})
+    assert code == 1 and b"\x1b[" not in plain and b"mastodon-web" in plain
 
 
 @pytest.mark.cluster
