@@ -92,7 +92,7 @@ def test_push_is_attempted_five_times_with_doubling_backoff(pushed_tree: tuple[P
     # backoff 0.5 s doubling: 0.5, 1, 2, 4 (plus the fetch, rebase and the other clone's push in between)
     assert len(gaps) == 4
     for gap, backoff in zip(gaps, (0.5, 1, 2, 4), strict=True):
-        assert backoff <= gap < backoff + 3, gaps
+        assert backoff <= gap < backoff + 10, gaps  # the upper bound only rules out a runaway wait
 
 
 def test_a_sixth_push_is_never_tried(pushed_tree: tuple[Path, Path, Path], capsys: Capsys) -> None:
