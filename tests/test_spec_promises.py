@@ -190,9 +190,11 @@ overlays: {production: {}}
     assert by_kind(objects, "PersistentVolumeClaim") == {}
     assert by_kind(objects, "PersistentVolume") == {}
     assert not (root / "overlays/production/storage.yaml").exists()
-    for deployment in by_kind(objects, "Deployment").values():
-        pod = deployment["spec"]["template"]["spec"]
-        assert "volumes" not in pod and "volumeMounts" not in pod["containers"][0]
+    for workload in [*by_kind(objects, "Deployment").values(), *by_kind(objects, "Job").values()]:
+        pod = workload["spec"]["template"]["spec"]
+        assert not [v for v in pod.get("volumes", []) if "persistentVolumeClaim" in v], workload["metadata"]["name"]
+        mounts = [m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", [])]
+        assert not [m for m in mounts if m.endswith("public/system")], workload["metadata"]["name"]
     config = _config(objects)
     assert {k: config[k] for k in ("S3_ENABLED", "S3_BUCKET", "S3_ENDPOINT", "S3_REGION", "S3_ALIAS_HOST")} == {
         "S3_ENABLED": "true", "S3_BUCKET": "media", "S3_ENDPOINT": "https://s3.example.net",
