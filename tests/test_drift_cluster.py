@@ -273,9 +273,24 @@ def test_reader_identity_can_read_but_not_patch(cluster: Cluster, applied: InitT
     assert code == 0
     code, out, err = drift(cluster, applied, capsys, "--mode", "server", context="reader")
     assert (code, out) == (2, "")
-    kinds = ("configmaps, deployments.apps, ingresses.networking.k8s.io, jobs.batch, poddisruptionbudgets.policy, "
-             "secrets, serviceaccounts, services")
+    kinds = ("configmaps, cronjobs.batch, deployments.apps, ingresses.networking.k8s.io, jobs.batch, "
+             "poddisruptionbudgets.policy, secrets, serviceaccounts, services")
     assert f"may not patch {kinds} in namespace {namespace}" in err and "--mode server needs patch permission" in err
+
+
+def _image_paths(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(object name, drift path of a container's image) for every container of every workload rendered."""
+    found = []
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        if "jobTemplate" in spec:
+            prefix, pod = "spec.jobTemplate.spec.template.spec", spec["jobTemplate"]["spec"]["template"]["spec"]
+        elif "template" in spec:
+            prefix, pod = "spec.template.spec", spec["template"]["spec"]
+        else:
+            continue
+        found += [(obj["metadata"]["name"], f"{prefix}.containers[name={c['name']}].image") for c in pod["containers"]]
+    return sorted(found)
 
 
 def test_only_the_committed_tree_counts_not_the_work_tree(cluster: Cluster, applied: InitTree,
@@ -289,12 +304,11 @@ def test_only_the_committed_tree_counts_not_the_work_tree(cluster: Cluster, appl
                                        "bump")
     code, out, _ = drift(cluster, applied, capsys, "--output", "json")
     assert code == 1 and json.loads(out)["ref"] == newer
-    image = "spec.template.spec.containers[name={}].image".format
-    # Every workload runs the committed tag: the Deployments and the migration Jobs alike.
-    assert sorted((name, path) for _, name, _, fields in not_in_sync(out) for path, _ in fields) == [
-        ("mastodon-db-migrate-post", image("migrate")), ("mastodon-db-migrate-pre", image("migrate")),
-        ("mastodon-sidekiq-default", image("sidekiq")), ("mastodon-streaming", image("streaming")),
-        ("mastodon-web", image("web"))]
+    # Every container runs the committed tag: the Deployments, the migration Jobs and the CronJobs alike.
+    assert sorted((name, path) for _, name, _, fields in not_in_sync(out) for path, _ in fields) == _image_paths(
+        [doc for doc in yaml.safe_load_all(rendered_text(applied, ENV)) if doc])
+    assert ("mastodon-web", "spec.template.spec.containers[name=web].image") in _image_paths(
+        [doc for doc in yaml.safe_load_all(rendered_text(applied, ENV)) if doc])
     code, _, _ = drift(cluster, applied, capsys, "--ref", applied_commit)
     assert code == 0
 
@@ -427,8 +441,8 @@ def test_identity_without_access_is_an_error_naming_the_forbidden_kinds(
 ) -> None:
     code, out, err = drift(cluster, applied, capsys, context="reader")
     assert (code, out) == (2, "")
-    kinds = ("configmaps, deployments.apps, ingresses.networking.k8s.io, jobs.batch, poddisruptionbudgets.policy, "
-             "secrets, serviceaccounts, services")
+    kinds = ("configmaps, cronjobs.batch, deployments.apps, ingresses.networking.k8s.io, jobs.batch, "
+             "poddisruptionbudgets.policy, secrets, serviceaccounts, services")
     assert f"context 'reader' may not list {kinds} in namespace {namespace}: grant get and list" in err
     assert len(err.strip().splitlines()) == 1
 
