@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gitops_gen.cli import main  # noqa: E402
-from tests.tree_fixtures import MAIN_IMAGE, STREAMING_IMAGE, build_tree, overlay_kustomization  # noqa: E402
+from tests.tree_fixtures import MAIN_IMAGE, STREAMING_IMAGE, build_tree, commit_all  # noqa: E402
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -43,14 +43,17 @@ def _git_env() -> None:
         os.environ.setdefault(f"GIT_{role}_EMAIL", "bench@gitops-gen.invalid")
 
 
-def commented_overlay(env: str) -> str:
-    """An overlay as people keep them: comments above and beside the image entries, a quoted tag."""
-    text = overlay_kustomization(env, "v4.3.0")
+def commented_overlay(text: str) -> str:
+    """init's overlay kustomization as people keep them: comments above and beside the image entries, a quoted
+    tag."""
     text = text.replace(f"- name: {MAIN_IMAGE}\n  newTag: v4.3.0\n", (
         f"# web, sidekiq and the migration Jobs\n- name: {MAIN_IMAGE}  # main image\n"
         "  newTag: v4.3.0  # bumped by CI\n"
     ))
-    return text.replace(f"{STREAMING_IMAGE}\n  newTag: v4.3.0", f"{STREAMING_IMAGE}\n  newTag: \"v4.3.0\"")
+    text = text.replace(f"{STREAMING_IMAGE}\n  newTag: v4.3.0", f"{STREAMING_IMAGE}\n  newTag: \"v4.3.0\"")
+    if "# bumped by CI" not in text or '"v4.3.0"' not in text:
+        raise SystemExit("init's images block changed shape: update commented_overlay")
+    return text
 
 
 def _kustomizations(tree: Path) -> list[Path]:
@@ -131,8 +134,11 @@ def main_bench() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bump-bench-"))
     try:
         envs = [f"env{i:02d}" for i in range(options.overlays)]
-        overlays = {f"overlays/{env}/kustomization.yaml": commented_overlay(env) for env in envs}
-        tree = build_tree(workdir / "repo", overlays=envs, extra=overlays)
+        tree = build_tree(workdir / "repo", overlays=envs)
+        for env in envs:
+            kustomization = tree / "overlays" / env / "kustomization.yaml"
+            kustomization.write_text(commented_overlay(kustomization.read_text()))
+        commit_all(tree, "comments on the images")
         gitops_gen_bump(tree, "v4.4.0", commit=False)  # warm up imports and caches, outside the clock
         ours, ours_lines = _time(tree, lambda tag: gitops_gen_bump(tree, tag, commit=False), options.repeat)
         peer_name = f"kustomize {kustomize_version} edit set image (each overlay, 2 images)"

@@ -48,7 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import drift_fixtures  # noqa: E402  (the one place that builds init-shaped trees)
+import synthetic_tree  # noqa: E402  (thousands of init-shaped objects, which no spec makes)
 
 ENV = "bench"
 FILES = 50
@@ -77,9 +77,9 @@ def objects_for(count: int) -> dict[str, list[dict[str, Any]]]:
     documents: list[dict[str, Any]] = []
     for index in range(count // 4):
         name = f"app-{index:04d}"
-        documents.append(drift_fixtures.deployment(name, "web", drift_fixtures.MAIN_IMAGE, port=("http", 3000),
+        documents.append(synthetic_tree.deployment(name, "web", synthetic_tree.MAIN_IMAGE, port=("http", 3000),
                                                    replicas=1, env={"INDEX": str(index), "RAILS_ENV": "production"}))
-        documents.append(drift_fixtures.service(name, "web", 80, "http"))
+        documents.append(synthetic_tree.service(name, "web", 80, "http"))
         documents.append({"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": name, "labels": dict(documents[-1]["metadata"]["labels"])},
                           "data": {"INDEX": str(index), "LOCAL_DOMAIN": "example.social"}})
@@ -215,7 +215,7 @@ def bench(size: int, kubeconfig: Path, work: Path, concurrency: int,
 
     namespace = f"drift-bench-{size}"
     kubectl(kubeconfig, "create", "namespace", namespace, check=False)
-    tree = drift_fixtures.write_tree(work / f"tree-{size}", {ENV: namespace}, base=objects_for(size))
+    tree = synthetic_tree.write_tree(work / f"tree-{size}", {ENV: namespace}, base=objects_for(size))
     newest = kustomizes[-1]
     started = time.monotonic()
     os.environ["GITOPS_GEN_KUSTOMIZE"] = " ".join(newest[1])

@@ -37,6 +37,25 @@ class Cluster:
         return config.new_client_from_config(config_file=str(self.kubeconfig), context=context)
 
 
+CLUSTER_FIXTURES = frozenset({"cluster", "namespace", "flux", "sync_engine_crds"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that reaches the control plane must carry ``@pytest.mark.cluster``: collection fails otherwise.
+
+    Failing (rather than adding the marker) keeps the marker honest where people read it, and keeps
+    ``pytest -m "not cluster"`` a run that needs no cluster: a test could not slip into it unmarked.
+    """
+    unmarked = [
+        f"{item.nodeid} (uses {', '.join(sorted(used))})"
+        for item in items
+        if (used := CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        and item.get_closest_marker("cluster") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that use the cluster without @pytest.mark.cluster:\n  " + "\n  ".join(unmarked))
+
+
 @pytest.fixture(autouse=True)
 def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits made by tests get a pinned author, whatever the machine's git configuration says."""
@@ -49,14 +68,20 @@ PINNED_COMMIT = "0" * 40  # a commit id: public, though the secret scanner canno
 PINNED_INSTALL = f'pip install "gitops-gen @ git+https://git.example.net/gitops-gen.git@{PINNED_COMMIT}"'
 
 
-@pytest.fixture(autouse=True)
-def _installed_from_git(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _installed_from_git() -> Iterator[None]:
     """The suite runs from an editable checkout, which init rightly refuses to pin into a CI workflow (a CI
-    runner cannot install a local path: tests/test_ci_install.py proves both). Every other test sees gitops-gen
-    as installed from a git URL."""
+    runner cannot install a local path: tests/test_ci_install.py proves both, in processes of their own). Every
+    in-process run sees gitops-gen as installed from a git URL.
+
+    Session-scoped, so that module-scoped fixtures that run init (tests/test_nginx.py) see it too: a
+    function-scoped patch is not in place yet when they are set up, and they passed only where a
+    ``gitops_gen.egg-info`` in the working directory made the checkout look like an index install."""
     from gitops_gen.generate import install_line
 
-    monkeypatch.setattr(install_line, "pinned_install_command", lambda: PINNED_INSTALL)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(install_line, "pinned_install_command", lambda: PINNED_INSTALL)
+        yield
 
 
 def _cluster_unavailable(reason: str) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
+import yaml
 
 from gitops_gen.cli import main
 
@@ -109,3 +111,25 @@ def wait_for(check: Callable[[], T], seconds: float = 30) -> T:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.25)
+
+
+def init_from_spec(capsys: pytest.CaptureFixture[str], root: Path, spec: str, *args: str) -> CliResult:
+    """Write ``spec`` as ``root/gitops-gen.yaml`` and run ``gitops-gen init root`` as a user would; it must succeed."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "gitops-gen.yaml").write_text(spec)
+    result = run_cli(capsys, "init", str(root), *args)
+    assert result.code == 0, result.err
+    return result
+
+
+def kustomize_build(directory: Path) -> list[dict[str, Any]]:
+    """``directory`` rendered by the real kustomize (``kustomize build``, else ``kubectl kustomize``), not by the
+    product's wrapper: what Argo CD or Flux would apply."""
+    command = ["kustomize", "build"] if shutil.which("kustomize") else ["kubectl", "kustomize"]
+    done = subprocess.run([*command, str(directory)], capture_output=True, text=True, check=True)
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    """The objects of one kind, by name."""
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}

@@ -24,6 +24,7 @@ def _kubectl_recorder(directory: Path, log: Path) -> None:
     wrapper.chmod(0o755)
 
 
+@pytest.mark.cluster
 def test_a_second_scheduled_run_with_the_restored_cache_does_not_run_kustomize(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"
@@ -75,6 +76,7 @@ def test_a_second_scheduled_run_with_the_restored_cache_does_not_run_kustomize(
     assert scheduled_run("runner-3")[0] != first_key  # a new tree is a new cache entry
 
 
+@pytest.mark.cluster
 def test_the_in_cluster_job_keeps_its_render_cache_on_a_claim_when_given_one(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"

@@ -1,5 +1,6 @@
-"""``gitops-gen drift`` against the real control plane: in sync, each kind of drift, the read-only identity,
-server mode, and the errors."""
+"""``gitops-gen drift`` against the real control plane, on the tree `gitops-gen init` writes (plus a Secret the
+user added to the overlay, as the sops provider has them do): in sync, each kind of drift, the read-only
+identity, server mode, and the errors."""
 
 from __future__ import annotations
 
@@ -18,13 +19,48 @@ import yaml
 
 from gitops_gen.cli import main
 from gitops_gen.generate.manifests import drift_job
-from tests import drift_fixtures
 from tests.conftest import Cluster
+from tests.init_trees import InitTree, commit_file, init_tree, rendered_text
 
 pytestmark = pytest.mark.cluster
 
 ENV = "production"
 INSTANCE = f"mastodon-{ENV}"
+SECRET_VALUE = "s3cr3t-Hunter2-otp-value"
+# Quantities written as a person writes them: the server holds "500m" and "1Gi". S3 for the media: no claim
+# waiting for a volume.
+SPEC = """\
+web:
+  resources: {{requests: {{cpu: 0.5, memory: 1Gi}}, limits: {{memory: 1Gi}}}}
+streaming:
+  resources: {{requests: {{cpu: 250m, memory: 1024Mi}}, limits: {{memory: 1024Mi}}}}
+mastodon:
+  s3: {{bucket: media, endpoint: "https://s3.example.net", region: r1, aliasHost: files.example.org}}
+overlays:
+  production: {{namespace: {namespace}}}
+"""
+# The user's own Secret in the overlay (with sops it would be encrypted in git and decrypted by Flux).
+USER_SECRET = f"""\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: mastodon-secrets
+  labels: {{app.kubernetes.io/component: secrets}}
+type: Opaque
+data:
+  OTP_SECRET: {base64.b64encode(SECRET_VALUE.encode()).decode()}
+  SECRET_KEY_BASE: {base64.b64encode(b"another-secret-key-base").decode()}
+"""
+
+
+def make_tree(root: Path, namespace: str) -> InitTree:
+    """init's tree for ``namespace``, with the user's Secret added to the overlay and committed."""
+    tree = init_tree(root, SPEC.format(namespace=namespace))
+    kustomization = tree.overlay_dir(ENV) / "kustomization.yaml"
+    commit_file(tree, f"overlays/{ENV}/secrets.yaml", USER_SECRET, "the Secret, by hand")
+    kustomization.write_text(kustomization.read_text().replace("- ../../base\n", "- ../../base\n- secrets.yaml\n", 1))
+    commit_file(tree, f"overlays/{ENV}/kustomization.yaml", kustomization.read_text(), "...in the overlay")
+    return tree
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +84,11 @@ def wait_for_controllers(cluster: Cluster, namespace: str, timeout: float = 60) 
 
 
 @pytest.fixture
-def applied(cluster: Cluster, namespace: str, tmp_path: Path) -> drift_fixtures.Tree:
-    """The fixture tree for ``namespace``, committed, server-side applied, and acted on by the controllers."""
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: namespace})
-    drift_fixtures.apply_overlay(cluster.kubectl, tree, ENV)
+def applied(cluster: Cluster, namespace: str, tmp_path: Path) -> InitTree:
+    """init's tree for ``namespace``, committed, server-side applied as kubectl applies it (an engine's manager),
+    and acted on by the controllers."""
+    tree = make_tree(tmp_path / "gitops", namespace)
+    cluster.kubectl("apply", "--server-side", "-f", "-", stdin=rendered_text(tree, ENV))
     wait_for_controllers(cluster, namespace)
     return tree
 
@@ -88,7 +125,7 @@ def reader_bound(cluster: Cluster, namespace: str) -> Iterator[None]:
         cluster.kubectl("delete", "clusterrole", role["metadata"]["name"], "--ignore-not-found")
 
 
-def drift(cluster: Cluster, tree: drift_fixtures.Tree, capsys: pytest.CaptureFixture[str], *args: str,
+def drift(cluster: Cluster, tree: InitTree, capsys: pytest.CaptureFixture[str], *args: str,
           context: str = "admin") -> tuple[int, str, str]:
     code = main(["drift", "--repo", str(tree.root), "--kubeconfig", str(cluster.kubeconfig), "--context", context,
                  "--timeout", "10", *args])
@@ -102,16 +139,17 @@ def not_in_sync(output: str) -> list[tuple[str, str, str, list[tuple[str, Any]]]
             for obj in document["objects"] if obj["status"] != "in-sync"]
 
 
-def test_applied_overlay_is_in_sync_in_both_modes(cluster: Cluster, applied: drift_fixtures.Tree,
+def test_applied_overlay_is_in_sync_in_both_modes(cluster: Cluster, applied: InitTree,
                                                   namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
-    rendered = drift_fixtures.render(applied, ENV)
+    rendered = [doc for doc in yaml.safe_load_all(rendered_text(applied, ENV)) if doc]
     code, out, err = drift(cluster, applied, capsys, "--output", "json")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, ""), err
     document = json.loads(out)
     assert document["ref"] == applied.commit and document["overlay"] == ENV and document["mode"] == "read-only"
     assert document["summary"] == {"in-sync": len(rendered), "modified": 0, "missing": 0, "extra": 0}
     # The quantities were written "0.5", "1Gi" and "1024Mi"; the server holds "500m", "1Gi", "1Gi".
-    live = json.loads(cluster.kubectl("get", "deploy", "web", "streaming", "-n", namespace, "-o", "json").stdout)
+    live = json.loads(cluster.kubectl("get", "deploy", "mastodon-web", "mastodon-streaming", "-n", namespace,
+                                      "-o", "json").stdout)
     resources = [item["spec"]["template"]["spec"]["containers"][0]["resources"] for item in live["items"]]
     assert resources[0]["requests"] == {"cpu": "500m", "memory": "1Gi"}
     assert resources[1]["requests"]["memory"] == "1Gi"
@@ -124,23 +162,23 @@ def test_applied_overlay_is_in_sync_in_both_modes(cluster: Cluster, applied: dri
 
 
 def _scale(cluster: Cluster, ns: str) -> None:
-    cluster.kubectl("scale", "deployment/web", "--replicas", "5", "-n", ns)
+    cluster.kubectl("scale", "deployment/mastodon-web", "--replicas", "5", "-n", ns)
 
 
 def _set_env(cluster: Cluster, ns: str) -> None:
-    cluster.kubectl("set", "env", "deployment/web", "FOO=bar", "-n", ns)
+    cluster.kubectl("set", "env", "deployment/mastodon-web", "FOO=bar", "-n", ns)
 
 
 def _set_image(cluster: Cluster, ns: str) -> None:
-    cluster.kubectl("set", "image", "deployment/web", "web=ghcr.io/mastodon/mastodon:v9.9.9", "-n", ns)
+    cluster.kubectl("set", "image", "deployment/mastodon-web", "web=ghcr.io/mastodon/mastodon:v9.9.9", "-n", ns)
 
 
 def _label_service(cluster: Cluster, ns: str) -> None:
-    cluster.kubectl("label", "service/web", "team=ops", "-n", ns)
+    cluster.kubectl("label", "service/mastodon-web", "team=ops", "-n", ns)
 
 
 def _delete_service(cluster: Cluster, ns: str) -> None:
-    cluster.kubectl("delete", "service/streaming", "-n", ns)
+    cluster.kubectl("delete", "service/mastodon-streaming", "-n", ns)
 
 
 def _extra_config_map(cluster: Cluster, ns: str) -> None:
@@ -160,14 +198,14 @@ def _label_secret(cluster: Cluster, ns: str) -> None:
 
 CASES: dict[str, tuple[Callable[[Cluster, str], None], tuple[str, str, str, list[tuple[str, Any]]]]] = {
     # Current servers record kubectl scale on the scale subresource, under manager kubectl.
-    "scaled-deployment": (_scale, ("Deployment", "web", "modified", [("spec.replicas", "kubectl")])),
-    "env-added-with-kubectl-set-env": (_set_env, ("Deployment", "web", "modified", [
+    "scaled-deployment": (_scale, ("Deployment", "mastodon-web", "modified", [("spec.replicas", "kubectl")])),
+    "env-added-with-kubectl-set-env": (_set_env, ("Deployment", "mastodon-web", "modified", [
         ("spec.template.spec.containers[name=web].env[name=FOO]", "kubectl-set")])),
-    "changed-image": (_set_image, ("Deployment", "web", "modified", [
+    "changed-image": (_set_image, ("Deployment", "mastodon-web", "modified", [
         ("spec.template.spec.containers[name=web].image", "kubectl-set")])),
-    "label-added-to-service": (_label_service, ("Service", "web", "modified", [
+    "label-added-to-service": (_label_service, ("Service", "mastodon-web", "modified", [
         ("metadata.labels.team", "kubectl-label")])),
-    "deleted-service": (_delete_service, ("Service", "streaming", "missing", [])),
+    "deleted-service": (_delete_service, ("Service", "mastodon-streaming", "missing", [])),
     "extra-config-map": (_extra_config_map, ("ConfigMap", "by-hand", "extra", [])),
     "label-added-to-secret": (_label_secret, ("Secret", "mastodon-secrets", "modified", [
         ("metadata.labels.rotated", "kubectl-label")])),
@@ -176,7 +214,7 @@ CASES: dict[str, tuple[Callable[[Cluster, str], None], tuple[str, str, str, list
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_drift_is_reported_exactly_by_every_mode_and_identity(
-    case: str, cluster: Cluster, applied: drift_fixtures.Tree, namespace: str, reader_bound: None,
+    case: str, cluster: Cluster, applied: InitTree, namespace: str, reader_bound: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     mutate, expected = CASES[case]
@@ -188,7 +226,7 @@ def test_each_drift_is_reported_exactly_by_every_mode_and_identity(
 
 
 def test_secrets_are_compared_by_metadata_and_by_value_only_when_asked(
-    cluster: Cluster, applied: drift_fixtures.Tree, namespace: str, reader_bound: None,
+    cluster: Cluster, applied: InitTree, namespace: str, reader_bound: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _change_secret(cluster, namespace)
@@ -204,10 +242,10 @@ def test_secrets_are_compared_by_metadata_and_by_value_only_when_asked(
     assert answer.stdout.strip() == "no"
 
 
-def test_secret_values_never_appear_in_any_output(cluster: Cluster, applied: drift_fixtures.Tree, namespace: str,
+def test_secret_values_never_appear_in_any_output(cluster: Cluster, applied: InitTree, namespace: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     _change_secret(cluster, namespace)
-    forbidden = [drift_fixtures.SECRET_VALUE, "changed-by-hand-Zebra42", "another-secret-key-base"]
+    forbidden = [SECRET_VALUE, "changed-by-hand-Zebra42", "another-secret-key-base"]
     forbidden += [base64.b64encode(text.encode()).decode() for text in list(forbidden)]
     for mode in ("read-only", "server"):
         for output in ("text", "json", "markdown"):
@@ -222,63 +260,83 @@ def test_secret_values_never_appear_in_any_output(cluster: Cluster, applied: dri
                                      "manager": "kubectl-patch"}]
 
 
-def test_reader_identity_can_read_but_not_patch(cluster: Cluster, applied: drift_fixtures.Tree, namespace: str,
+def test_reader_identity_can_read_but_not_patch(cluster: Cluster, applied: InitTree, namespace: str,
                                                 reader_bound: None, capsys: pytest.CaptureFixture[str]) -> None:
     for verb in ("patch", "update", "delete", "create"):
         answer = cluster.kubectl("auth", "can-i", verb, "deployments.apps", "-n", namespace, context="reader",
                                  check=False)
         assert answer.stdout.strip() == "no", verb
-    refused = cluster.kubectl("scale", "deployment/web", "--replicas", "3", "-n", namespace, context="reader",
+    refused = cluster.kubectl("scale", "deployment/mastodon-web", "--replicas", "3", "-n", namespace, context="reader",
                               check=False)
     assert refused.returncode != 0 and "forbidden" in refused.stderr.lower()
     code, _, _ = drift(cluster, applied, capsys, context="reader")
     assert code == 0
     code, out, err = drift(cluster, applied, capsys, "--mode", "server", context="reader")
     assert (code, out) == (2, "")
-    kinds = "configmaps, deployments.apps, persistentvolumeclaims, secrets, services"
+    kinds = ("configmaps, cronjobs.batch, deployments.apps, ingresses.networking.k8s.io, jobs.batch, "
+             "poddisruptionbudgets.policy, secrets, serviceaccounts, services")
     assert f"may not patch {kinds} in namespace {namespace}" in err and "--mode server needs patch permission" in err
 
 
-def test_only_the_committed_tree_counts_not_the_work_tree(cluster: Cluster, applied: drift_fixtures.Tree,
+def _image_paths(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(object name, drift path of a container's image) for every container of every workload rendered."""
+    found = []
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        if "jobTemplate" in spec:
+            prefix, pod = "spec.jobTemplate.spec.template.spec", spec["jobTemplate"]["spec"]["template"]["spec"]
+        elif "template" in spec:
+            prefix, pod = "spec.template.spec", spec["template"]["spec"]
+        else:
+            continue
+        found += [(obj["metadata"]["name"], f"{prefix}.containers[name={c['name']}].image") for c in pod["containers"]]
+    return sorted(found)
+
+
+def test_only_the_committed_tree_counts_not_the_work_tree(cluster: Cluster, applied: InitTree,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    applied_commit = applied.commit
     kustomization = applied.overlay_dir(ENV) / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text().replace("v4.2.0", "v9.9.9"))  # not committed
+    kustomization.write_text(kustomization.read_text().replace("v4.6.6", "v9.9.9"))  # not committed
     code, _, _ = drift(cluster, applied, capsys)
     assert code == 0
-    newer = drift_fixtures.commit_file(applied, f"overlays/{ENV}/kustomization.yaml", kustomization.read_text(),
+    newer = commit_file(applied, f"overlays/{ENV}/kustomization.yaml", kustomization.read_text(),
                                        "bump")
     code, out, _ = drift(cluster, applied, capsys, "--output", "json")
     assert code == 1 and json.loads(out)["ref"] == newer
-    assert sorted(path for *_, fields in not_in_sync(out) for path, _ in fields) == [
-        "spec.template.spec.containers[name=sidekiq-default].image",
-        "spec.template.spec.containers[name=streaming].image", "spec.template.spec.containers[name=web].image"]
-    code, _, _ = drift(cluster, applied, capsys, "--ref", applied.commit)
+    # Every container runs the committed tag: the Deployments, the migration Jobs and the CronJobs alike.
+    assert sorted((name, path) for _, name, _, fields in not_in_sync(out) for path, _ in fields) == _image_paths(
+        [doc for doc in yaml.safe_load_all(rendered_text(applied, ENV)) if doc])
+    assert ("mastodon-web", "spec.template.spec.containers[name=web].image") in _image_paths(
+        [doc for doc in yaml.safe_load_all(rendered_text(applied, ENV)) if doc])
+    code, _, _ = drift(cluster, applied, capsys, "--ref", applied_commit)
     assert code == 0
 
 
-def test_ignore_rules_from_the_command_line_and_the_spec(cluster: Cluster, applied: drift_fixtures.Tree,
+def test_ignore_rules_from_the_command_line_and_the_spec(cluster: Cluster, applied: InitTree,
                                                          namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     _scale(cluster, namespace)
     _label_service(cluster, namespace)
-    code, out, _ = drift(cluster, applied, capsys, "--output", "json", "--ignore", "Deployment/web:/spec/replicas")
+    code, out, _ = drift(cluster, applied, capsys, "--output", "json",
+                         "--ignore", "Deployment/mastodon-web:/spec/replicas")
     assert code == 1 and [kind for kind, *_ in not_in_sync(out)] == ["Service"]
     spec = (applied.root / "gitops-gen.yaml").read_text() + (
         "drift:\n  ignore:\n  - kind: Service\n    jsonPointers: [/metadata/labels/team]\n")
-    drift_fixtures.commit_file(applied, "gitops-gen.yaml", spec, "ignore team labels")
-    code, _, _ = drift(cluster, applied, capsys, "--ignore", "Deployment/web:/spec/replicas")
+    commit_file(applied, "gitops-gen.yaml", spec, "ignore team labels")
+    code, _, _ = drift(cluster, applied, capsys, "--ignore", "Deployment/mastodon-web:/spec/replicas")
     assert code == 0
 
 
 def test_markdown_and_text_reports_name_object_path_and_values(
-    cluster: Cluster, applied: drift_fixtures.Tree, namespace: str, capsys: pytest.CaptureFixture[str],
+    cluster: Cluster, applied: InitTree, namespace: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
     _scale(cluster, namespace)
     code, out, _ = drift(cluster, applied, capsys, "--output", "markdown")
     assert code == 1
-    assert f"### Deployment `{namespace}/web` — modified" in out
+    assert f"### Deployment `{namespace}/mastodon-web` — modified" in out
     assert "| `spec.replicas` | `2` | `5` | kubectl |" in out
     code, out, _ = drift(cluster, applied, capsys)
-    assert f"Deployment {namespace}/web: modified" in out and "git:     2" in out and "cluster: 5" in out
+    assert f"Deployment {namespace}/mastodon-web: modified" in out and "git:     2" in out and "cluster: 5" in out
 
 
 # -- errors: exit 2, a clear message, nothing reported as in sync or missing ------------------------------------
@@ -292,7 +350,7 @@ def _kubeconfig_variant(cluster: Cluster, tmp_path: Path, edit: Callable[[dict[s
     return path
 
 
-def _run_with(kubeconfig: Path, tree: drift_fixtures.Tree, capsys: pytest.CaptureFixture[str], *args: str
+def _run_with(kubeconfig: Path, tree: InitTree, capsys: pytest.CaptureFixture[str], *args: str
               ) -> tuple[int, str, str, float]:
     started = time.monotonic()
     code = main(["drift", "--repo", str(tree.root), "--kubeconfig", str(kubeconfig), *args])
@@ -341,7 +399,7 @@ def test_unreachable_api_server_is_an_error_within_the_timeout(
     server: str, cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str], silent_server: str,
 ) -> None:
     server = {"closed": "https://127.0.0.1:1", "silent": silent_server}[server]
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "nowhere"})
+    tree = make_tree(tmp_path / "gitops", "nowhere")
 
     def point_elsewhere(config: dict[str, Any]) -> None:
         config["clusters"][0]["cluster"]["server"] = server
@@ -355,7 +413,7 @@ def test_unreachable_api_server_is_an_error_within_the_timeout(
 
 def test_a_server_answering_html_is_an_error_not_a_verdict(cluster: Cluster, tmp_path: Path, html_server: str,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "default"})
+    tree = make_tree(tmp_path / "gitops", "default")
 
     def point_at_the_page(config: dict[str, Any]) -> None:
         config["clusters"][0]["cluster"] = {"server": html_server}
@@ -367,7 +425,7 @@ def test_a_server_answering_html_is_an_error_not_a_verdict(cluster: Cluster, tmp
 
 def test_credentials_the_server_rejects_are_an_error(cluster: Cluster, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "default"})
+    tree = make_tree(tmp_path / "gitops", "default")
 
     def bad_token(config: dict[str, Any]) -> None:
         for user in config["users"]:
@@ -379,18 +437,19 @@ def test_credentials_the_server_rejects_are_an_error(cluster: Cluster, tmp_path:
 
 
 def test_identity_without_access_is_an_error_naming_the_forbidden_kinds(
-    cluster: Cluster, applied: drift_fixtures.Tree, namespace: str, capsys: pytest.CaptureFixture[str],
+    cluster: Cluster, applied: InitTree, namespace: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = drift(cluster, applied, capsys, context="reader")
     assert (code, out) == (2, "")
-    kinds = "configmaps, deployments.apps, persistentvolumeclaims, secrets, services"
+    kinds = ("configmaps, cronjobs.batch, deployments.apps, ingresses.networking.k8s.io, jobs.batch, "
+             "poddisruptionbudgets.policy, secrets, serviceaccounts, services")
     assert f"context 'reader' may not list {kinds} in namespace {namespace}: grant get and list" in err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_unknown_ref_and_overlay_are_errors(cluster: Cluster, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "default"})
+    tree = make_tree(tmp_path / "gitops", "default")
     code, out, err = drift(cluster, tree, capsys, "--ref", "no-such-ref")
     assert (code, out) == (2, "") and "git ref 'no-such-ref' does not name a commit" in err
     code, out, err = drift(cluster, tree, capsys, "--overlay", "staging")
@@ -398,8 +457,8 @@ def test_unknown_ref_and_overlay_are_errors(cluster: Cluster, tmp_path: Path,
 
 
 def test_kustomize_failure_is_an_error(cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {ENV: "default"})
-    drift_fixtures.commit_file(tree, f"overlays/{ENV}/kustomization.yaml",
+    tree = make_tree(tmp_path / "gitops", "default")
+    commit_file(tree, f"overlays/{ENV}/kustomization.yaml",
                                "resources:\n- ../../no-such-base\n", "break the overlay")
     code, out, err = drift(cluster, tree, capsys)
     assert (code, out) == (2, "")

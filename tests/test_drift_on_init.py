@@ -33,6 +33,7 @@ def _drift(capsys: pytest.CaptureFixture[str], root: Path, cluster: Cluster) -> 
     return result.code, document[0] if isinstance(document, list) else document
 
 
+@pytest.mark.cluster
 def test_drift_sees_an_applied_init_tree_in_sync_and_then_exactly_the_hand_edits(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"

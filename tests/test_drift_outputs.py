@@ -18,8 +18,9 @@ from gitops_gen.drift.fieldpath import Key
 from gitops_gen.drift.result import REDACTED, DriftResult, FieldDrift, ObjectDrift, Status
 from gitops_gen.errors import SpecError
 from gitops_gen.generate.manifests import drift_job, drift_workflow
-from tests import drift_fixtures
 from tests.conftest import Cluster
+from tests.helpers import kustomize_build
+from tests.init_trees import commit_file, init_tree
 
 RESULT = DriftResult(
     ref="0123456789abcdef0123456789abcdef01234567", overlay="production", mode="read-only",
@@ -108,16 +109,17 @@ def test_renders_are_cached_by_commit_tree_and_never_for_remote_bases(
     def renders() -> int:
         return len(calls.read_text().splitlines()) if calls.exists() else 0
 
-    tree = drift_fixtures.write_tree(tmp_path / "gitops", {"production": "m-prod"})
+    tree = init_tree(tmp_path / "gitops", "overlays:\n  production: {namespace: m-prod}\n")
     first = drift_run.render_desired(tree.root, "HEAD", ())
-    assert len(first.overlays["production"]) == 8 and renders() == 1
+    assert len(first.overlays["production"]) == len(kustomize_build(tree.overlay_dir("production")))
+    assert renders() == 1
     assert drift_run.render_desired(tree.root, "HEAD", ()).overlays == first.overlays
     assert renders() == 1  # same tree: kustomize did not run again
-    drift_fixtures.commit_file(tree, "overlays/production/notes.txt", "x\n", "a new tree")
+    commit_file(tree, "overlays/production/notes.txt", "x\n", "a new tree")
     drift_run.render_desired(tree.root, "HEAD", ())
     assert renders() == 2
     remote = "resources:\n- ../../base\n- https://example.invalid/x.yaml\n"
-    drift_fixtures.commit_file(tree, "overlays/staging/kustomization.yaml", remote, "a remote base")
+    commit_file(tree, "overlays/staging/kustomization.yaml", remote, "a remote base")
     for expected in (3, 4):  # a tree with a remote base is rendered every time
         drift_run.render_desired(tree.root, "HEAD", ("production",))
         assert renders() == expected

@@ -44,6 +44,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_every_sync_object_init_writes_is_accepted_by_server_side_apply(
         provider: str, tmp_path: Path, cluster: Cluster, namespace: str, sync_engine_crds: list[str],
@@ -88,6 +89,12 @@ def test_flux_applies_config_and_pre_migration_then_the_app_then_post_migration(
     assert {name for kind, name in middle if kind == "Deployment"} == {
         "mastodon-web", "mastodon-streaming", "mastodon-sidekiq-default"}
     assert last == {("Job", "mastodon-db-migrate-post")}
+    # The stages build the very overlay bump-image edits: its images block reaches the Jobs too.
+    jobs = [o for part in (parts[0], parts[2]) for o in part if o["kind"] == "Job"]
+    assert len(jobs) == 2
+    for job in jobs:
+        assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/mastodon/mastodon:v4.6.6"
+        assert job["metadata"]["namespace"] == "mastodon"
     if provider == "external-secrets":
         assert ("ExternalSecret", "mastodon-secrets") in first
     decryption = [stage["spec"].get("decryption") for stage in (config, app, post)]
@@ -123,6 +130,7 @@ def _env_from_secret(obj: dict[str, Any]) -> dict[str, bool]:
     return {ref["key"]: bool(ref.get("optional")) for ref in refs}
 
 
+@pytest.mark.cluster
 def test_the_printed_secret_command_creates_every_key_the_rendered_workloads_reference(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"
@@ -199,6 +207,7 @@ def test_a_users_own_file_at_a_generated_path_is_named_and_kept(tmp_path: Path,
     assert not (root / "base").exists()
 
 
+@pytest.mark.cluster
 def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_server(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "repo"
@@ -225,6 +234,7 @@ def test_the_opt_in_in_cluster_drift_check_reads_only_and_is_accepted_by_the_ser
     cluster.kubectl("delete", "clusterrole,clusterrolebinding", name, check=False)
 
 
+@pytest.mark.cluster
 def test_in_cluster_drift_checks_of_two_overlays_keep_their_own_access(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     other = f"{namespace}-p"

@@ -67,6 +67,7 @@ def test_other_controllers_get_no_nginx_annotations(ingress: str) -> None:
     assert "annotations" not in ingress_object["metadata"]
 
 
+@pytest.mark.cluster
 def test_the_api_server_accepts_the_ingress_with_both_domains_by_server_side_apply(
         tmp_path: Path, cluster: Cluster, namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "gitops-gen.yaml").write_text(

@@ -180,6 +180,7 @@ def test_nodeport_exposure_writes_the_load_balancer_upstreams(tmp_path: Path,
     assert not (tmp_path / "overlays" / "production" / "ingress.yaml").exists()
 
 
+@pytest.mark.cluster
 def test_the_seed_deployment_is_accepted_whole_by_server_side_apply(tmp_path: Path, cluster: Cluster, namespace: str,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     # The seed's own kubeVersion (1.20) is proved offline (test_kube_1_20.py); the server here is current.

@@ -1,37 +1,18 @@
-"""Nothing gitops-gen writes for the sync engines and the secrets providers carries a secret value."""
+"""The secret scanner finds what it must: every kind of generated key, PEM blocks, Secrets with values.
+
+The scan of every file `gitops-gen init` writes, for each secrets provider, is
+`tests/test_gitops_wiring.py::test_no_file_init_writes_holds_a_secret_value`.
+"""
 
 from __future__ import annotations
 
 import random
 import string
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from gitops_gen import kustomize
-from gitops_gen.generate.manifests.sync import SyncTarget, cluster_files
-from gitops_gen.generate.secrets import (
-    ExistingSecret,
-    ExternalSecrets,
-    SecretsProvider,
-    SopsSecrets,
-    active_record_key,
-    encode_vapid_keys,
-    generate_values,
-    secret_objects,
-    sops_config,
-)
+from gitops_gen.generate.secrets import active_record_key, encode_vapid_keys, generate_values
 from tests.secret_scan import secret_like_strings, secrets_with_values
-from tests.trees import write_files, write_mastodon_tree
-
-AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
-PROVIDERS: list[SecretsProvider] = [
-    ExistingSecret(),
-    ExternalSecrets(store_name="vault", store_kind="ClusterSecretStore", remote_key_prefix="kv/mastodon/prod/"),
-    SopsSecrets(age_recipients=(AGE,)),
-]
 
 
 def _seeded_values(seed: int) -> dict[str, str]:
@@ -65,30 +46,3 @@ def test_scanner_finds_pem_blocks_and_secrets_with_values() -> None:
     assert secret_like_strings("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n") == ["PEM block"]
     assert secrets_with_values([{"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"a": "b"}}])
     assert not secrets_with_values([{"kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque"}])
-
-
-def _generated_files(provider: SecretsProvider, root: Path) -> dict[str, list[dict[str, Any]]]:
-    target = SyncTarget(name="mastodon", env="production", namespace="mastodon-production",
-                        repo_url="ssh://git@git.example.org:2222/ops/mastodon-gitops.git",
-                        deployments=("web", "streaming", "sidekiq-default"))
-    files = cluster_files(target, ["argocd", "flux"], secrets=provider)
-    files["base/secrets.yaml"] = secret_objects(provider, target.namespace)
-    if isinstance(provider, SopsSecrets):
-        files[".sops.yaml"] = [sops_config({"production": provider})]
-    # The workloads' env wiring, as the overlay renders it.
-    files["rendered/overlay.yaml"] = kustomize.render(write_mastodon_tree(root / "tree", secrets=provider))
-    return files
-
-
-@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.provider)
-def test_no_written_file_holds_a_secret_value_or_anything_like_a_key(provider: SecretsProvider, tmp_path: Path) -> None:
-    files = _generated_files(provider, tmp_path)
-    written = write_files(tmp_path / "repo", files)
-    # age recipients are public keys: that is what a .sops.yaml is for.
-    public = provider.age_recipients if isinstance(provider, SopsSecrets) else ()
-    for path in written:
-        text = path.read_text(encoding="utf-8")
-        assert secret_like_strings(text, allowed=public) == [], path
-        objects = [doc for doc in yaml.safe_load_all(text) if doc]
-        assert secrets_with_values(objects) == [], path
-        assert not any(obj.get("kind") == "Secret" for obj in objects), path

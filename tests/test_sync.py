@@ -12,7 +12,6 @@ import yaml
 from gitops_gen import kustomize
 from gitops_gen.errors import InputError
 from gitops_gen.generate.manifests.sync import (
-    FLUX_SSA_ANNOTATION,
     ArgoCDOptions,
     FluxOptions,
     StageComponents,
@@ -28,7 +27,6 @@ from gitops_gen.generate.manifests.sync import (
 )
 from gitops_gen.generate.secrets import ExistingSecret, ExternalSecrets, SecretsProvider, SopsSecrets
 from tests.helpers import run_cli
-from tests.trees import write_mastodon_tree
 
 REPO = "https://git.example.org/ops/mastodon-gitops.git"
 TARGET = SyncTarget(name="mastodon", env="production", namespace="mastodon-production", repo_url=REPO,
@@ -189,39 +187,6 @@ def _render_like_flux(repo: Path, stage: dict[str, Any], scratch: Path) -> list[
 
 def _ids(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
-
-
-@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.provider)
-def test_flux_stages_split_the_overlay_into_disjoint_parts_that_cover_it(
-        provider: SecretsProvider, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    overlay = write_mastodon_tree(repo, secrets=provider, namespace=TARGET.namespace)
-    whole = kustomize.render(overlay)
-    config, app, post = (_render_like_flux(repo, stage, tmp_path / "stages")
-                         for stage in flux_kustomizations(TARGET, secrets=provider))
-
-    # Every object is applied by exactly one stage. The ConfigMap is built by all three (so that kustomize
-    # rewrites the references to its hashed name everywhere) but applied by the config stage alone: the
-    # others only create it when it is missing.
-    def applied(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
-        return _ids([o for o in objects if (o["metadata"].get("annotations") or {}).get(FLUX_SSA_ANNOTATION)
-                     != "IfNotPresent"])
-
-    assert applied(config) | applied(app) | applied(post) == _ids(whole)
-    assert not (applied(config) & applied(app)) and not (applied(app) & applied(post))
-    assert not (applied(config) & applied(post))
-
-    expected_config = {("ConfigMap", "mastodon-env"), ("Job", "migrate-pre")}
-    if isinstance(provider, ExternalSecrets):
-        expected_config.add(("ExternalSecret", provider.secret_name))
-    assert applied(config) == _ids(config) == expected_config
-    assert applied(app) == {("Deployment", "web"), ("Deployment", "streaming"), ("Deployment", "sidekiq-default")}
-    assert applied(post) == {("Job", "migrate-post")}
-    assert _ids(app) - applied(app) == _ids(post) - applied(post) == {("ConfigMap", "mastodon-env")}
-    # The stages build the very overlay bump-image edits: its images block reaches the Jobs too.
-    for job in _by_kind(config + post)["Job"]:
-        assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/mastodon/mastodon:v4.6.6"
-        assert job["metadata"]["namespace"] == TARGET.namespace
 
 
 def test_every_flux_stage_refers_to_the_configmap_by_its_hashed_name(tmp_path: Path,

@@ -1,8 +1,9 @@
-"""On the real API server, with the engines' own CRDs: the sync objects, and the Secret `gitops-gen secrets` makes."""
+"""On the real API server, with the engines' own CRDs: the sync objects for every shape of their parameters, and
+the printed Secret command refusing to run without the database password. (That the printed command creates every
+key the workloads of init's tree read is `tests/test_gitops_wiring.py`.)"""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from gitops_gen import kustomize
 from gitops_gen.cli import main
 from gitops_gen.generate.manifests.sync import (
     ArgoCDOptions,
@@ -27,10 +28,9 @@ from gitops_gen.generate.secrets import (
     ExternalSecrets,
     SecretsProvider,
     SopsSecrets,
-    referenced_secret_keys,
 )
 from tests.conftest import Cluster
-from tests.trees import write_files, write_mastodon_tree
+from tests.init_trees import init_tree
 
 pytestmark = pytest.mark.cluster
 
@@ -72,7 +72,9 @@ def test_every_argocd_and_flux_object_is_accepted_by_server_side_apply_unchanged
     # The engines' namespaces are the test's own, so that the namespace fixture cleans everything up.
     files = cluster_files(target, ["argocd", "flux"], argocd=ArgoCDOptions(namespace=namespace),
                           flux=FluxOptions(namespace=namespace, git_secret=git_secret), secrets=provider)
-    write_files(tmp_path, files)
+    for relative, objects in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(yaml.safe_dump_all(objects, sort_keys=False))
 
     for engine in ("argocd", "flux"):
         done = _server_side_apply(cluster, "-k", str(tmp_path / "clusters" / env / engine))
@@ -118,33 +120,10 @@ def _run_printed(command: str, cluster: Cluster, cwd: Path, shell: str = "bash",
     return subprocess.run([shell, "-c", command], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-def test_printed_kubectl_command_creates_the_secret_every_rendered_workload_references_completely(
-        cluster: Cluster, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    overlay = write_mastodon_tree(tmp_path / "repo", namespace=namespace, secrets=ExistingSecret())
-    rendered = kustomize.render(overlay)
-    assert main(["secrets", "--kubectl", "--name", "mastodon-secrets", "--namespace", namespace]) == 0
-    command = capsys.readouterr().out
-
-    done = _run_printed(command, cluster, tmp_path, DB_PASS="correct horse battery staple")
-    assert done.returncode == 0, done.stderr
-    secret = json.loads(cluster.kubectl("get", "secret", "mastodon-secrets", "-n", namespace, "-o", "json").stdout)
-    data = {key: base64.b64decode(value).decode() for key, value in secret.get("data", {}).items()}
-
-    references = referenced_secret_keys(rendered)
-    assert set(references) == {"mastodon-secrets"}
-    assert references["mastodon-secrets"] <= set(data)
-    assert set(data) == set(SECRET_KEY_NAMES)
-    assert data["DB_PASS"] == "correct horse battery staple" and data["REDIS_PASSWORD"] == ""
-    # Every container, streaming and the Jobs included, reads every key (optional ones too).
-    for obj in rendered:
-        if obj["kind"] in ("Deployment", "Job"):
-            (container,) = obj["spec"]["template"]["spec"]["containers"]
-            assert {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]} == set(SECRET_KEY_NAMES)
-
-
 def test_printed_command_without_the_database_password_creates_nothing(
         cluster: Cluster, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["secrets", "--kubectl", "--namespace", namespace]) == 0
+    tree = init_tree(tmp_path / "repo", f"overlays:\n  production: {{namespace: {namespace}}}\n")
+    assert main(["secrets", "--kubectl", "--repo", str(tree.root), "--namespace", namespace]) == 0
     done = _run_printed(capsys.readouterr().out, cluster, tmp_path)
     assert done.returncode != 0 and "set DB_PASS" in done.stderr
     missing = cluster.kubectl("get", "secret", "mastodon-secrets", "-n", namespace, check=False)

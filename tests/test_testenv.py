@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kubernetes import client
 
 from tests.conftest import Cluster
 from tests.helpers import wait_for
+
+pytestmark = pytest.mark.cluster
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1",
