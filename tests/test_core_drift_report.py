@@ -20,13 +20,14 @@ DRIFTED = DriftResult(
         ObjectDrift("apps/v1", "Deployment", "ns", "web", Status.MODIFIED, (
             FieldDrift(("spec", "replicas"), 2, 5, "kubectl-scale"),
             FieldDrift(("metadata", "annotations", "note"), None, LONG, None),
+            FieldDrift(("metadata", "annotations", "fits"), "z" * 300, {"b": 1, "a": 2}, "kubectl-edit"),
             FieldDrift(("metadata", "annotations", "multi"), "a|b\nc`d", "plain", "kubectl-annotate"),
             FieldDrift(("spec", "template", "spec", "containers", Key((("name", "web"),)), "env"),
                        [{"name": "A", "value": "1"}], {"when": datetime.date(2026, 1, 2)}, "kubectl-edit"),
         )),
+        ObjectDrift("v1", "ConfigMap", "ns", "env", Status.IN_SYNC),  # in sync: left out, the rest follows
         ObjectDrift("rbac.authorization.k8s.io/v1", "ClusterRole", "", "reader", Status.MISSING),
         ObjectDrift("v1", "ConfigMap", "ns", "by-hand", Status.EXTRA),
-        ObjectDrift("v1", "ConfigMap", "ns", "env", Status.IN_SYNC),
     ),
 )
 CLEAN = DriftResult(ref="fedcba9876543210fedcba9876543210fedcba98", overlay="staging", mode="server",
@@ -47,6 +48,9 @@ def test_text_report_shows_each_field_with_its_manager_and_colours_and_one_headl
         "  metadata.annotations.note  (changed by: not recorded)",
         "    git:     <green>(absent)</>",
         f"    cluster: <red>{'x' * 298}|`\\n{'y' * 10}</>",
+        "  metadata.annotations.fits  (changed by: kubectl-edit)",
+        f"    git:     <green>{'z' * 300}</>",
+        '    cluster: <red>{"a": 2, "b": 1}</>',  # keys sorted
         "  metadata.annotations.multi  (changed by: kubectl-annotate)",
         "    git:     <green>a|b\\nc`d</>",
         "    cluster: <red>plain</>",
@@ -78,6 +82,7 @@ def test_markdown_report_has_a_summary_table_per_overlay_and_a_field_table_per_d
         "| `spec.replicas` | `2` | `5` | kubectl-scale |",
         # Cut to 300 characters with an ellipsis; the pipe kept inside its cell.
         f"| `metadata.annotations.note` | `(absent)` | `{'x' * 298}\\|…` | not recorded |",
+        f"| `metadata.annotations.fits` | `{'z' * 300}` | `{{\"a\": 2, \"b\": 1}}` | kubectl-edit |",
         "| `metadata.annotations.multi` | `a\\|b c'd` | `plain` | kubectl-annotate |",
         '| `spec.template.spec.containers[name=web].env` | `[{"name": "A", "value": "1"}]` | '
         '`{"when": "2026-01-02"}` | kubectl-edit |',
@@ -97,7 +102,7 @@ def test_json_report_writes_dates_as_text_and_a_cluster_scoped_object_with_a_nul
     text = report.render_json([DRIFTED])
     assert text.endswith("}\n") and text.count("\n") == 1
     document = json.loads(text)
-    assert [obj["namespace"] for obj in document["objects"]] == ["ns", None, "ns", "ns"]
-    assert document["objects"][0]["fields"][3]["live"] == {"when": "2026-01-02"}
+    assert [obj["namespace"] for obj in document["objects"]] == ["ns", "ns", None, "ns"]
+    assert document["objects"][0]["fields"][4]["live"] == {"when": "2026-01-02"}
     # Keys in the documented order, not sorted.
     assert list(document["objects"][0]["fields"][0]) == ["path", "desired", "live", "manager"]

@@ -40,6 +40,7 @@ def test_pointers_cover_fields_list_items_by_key_or_position_and_escaped_names()
     assert not parse_ignore("*:/metadata/finalizers/a").covers(("metadata", "finalizers", Member("b")))
     # RFC 6901 escapes: ~1 is "/", ~0 is "~".
     assert parse_ignore("*:/metadata/annotations/a~1b~0c").covers(("metadata", "annotations", "a/b~c"))
+    assert parse_ignore("*:/XY/z").covers(("XY", "z"))
     assert not parse_ignore("*:/spec/replicas/x").covers(("spec", "replicas"))  # longer than the path
     assert not parse_ignore("*:/spec/replicas").covers(("spec", "paused"))
 
