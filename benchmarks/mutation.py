@@ -11,6 +11,7 @@ Usage (from a checkout): pip install -e '.[test,mutation]' && python benchmarks/
   --jobs N       mutants run in parallel (default: the number of CPUs)
   --fresh        forget earlier results (mutmut otherwise re-runs only what changed)
   --fail-under P exit 1 when the overall score is below P percent
+  --report       only print the table of the results mutants/ holds (of an earlier or interrupted run)
 Not run by CI: the whole core is about 6,500 mutants (see docs/testing.md for the time it takes).
 """
 
@@ -82,10 +83,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--fail-under", type=float)
+    parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if shutil.which("mutmut") is None and subprocess.run([sys.executable, "-c", "import mutmut"]).returncode:
         sys.exit("mutation: mutmut is not installed: pip install -e '.[test,mutation]'")
     modules = _modules(args.paths, _core_globs())
+    if args.report:
+        return _table(modules, args.fail_under)
     if args.fresh:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     (ROOT / "mutants").mkdir(exist_ok=True)
@@ -103,6 +107,11 @@ def main() -> int:
     if run.returncode:
         print(log.read_text()[-3000:], file=sys.stderr)
         sys.exit(f"mutation: mutmut failed (exit {run.returncode}); its output is in {log}")
+    print(f"mutation: {minutes:.1f} min")
+    return _table(modules, args.fail_under)
+
+
+def _table(modules: list[Path], fail_under: float | None) -> int:
     print(f"{'module':<48}" + "".join(f"{c:>9}" for c in COLUMNS) + "  total score")
     overall: Counter[str] = Counter()
     for package in sorted({m.parent for m in modules}):
@@ -115,10 +124,10 @@ def main() -> int:
         print(_row(f"{package.as_posix()}/", in_package))
         overall += in_package
     print(_row("overall", overall))
-    print(f"mutation: {minutes:.1f} min; survivors: python -m mutmut results; one of them: python -m mutmut show NAME")
+    print("survivors: python -m mutmut results; one of them: python -m mutmut show NAME")
     total = sum(overall.values())
     score = 100 * sum(overall[s] for s in DETECTED) / total if total else 0.0
-    return 1 if args.fail_under is not None and score < args.fail_under else 0
+    return 1 if fail_under is not None and score < fail_under else 0
 
 
 if __name__ == "__main__":
