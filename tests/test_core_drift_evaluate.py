@@ -85,3 +85,16 @@ def test_server_mode_reports_every_field_where_the_dry_run_and_the_cluster_diffe
         ("spec.paused", None, True),
     ]
     assert [(f.path_text, f.desired, f.live) for f in secret.fields] == [("metadata.labels.a", "1", "2")]
+
+
+def test_bookkeeping_labels_and_annotations_written_by_someone_else_are_not_drift_but_their_neighbours_are() -> None:
+    desired = copy.deepcopy(DESIRED)
+    live = live_copy()
+    live["metadata"]["labels"].update({"kustomize.toolkit.fluxcd.io/name": "apps", "team": "a"})
+    live["metadata"]["annotations"].update({"kubectl.kubernetes.io/last-applied-configuration": "{}", "note": "x"})
+    live["metadata"]["managedFields"].append({"manager": "helm", "operation": "Update", "fieldsV1": {"f:metadata": {
+        "f:labels": {"f:kustomize.toolkit.fluxcd.io/name": {}, "f:team": {}},
+        "f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}, "f:note": {}}}}})
+    found = drift.compare(desired, live, SCHEMA, Policy())
+    assert [(f.path_text, f.live, f.manager) for f in found] == [
+        ("metadata.labels.team", "a", "helm"), ("metadata.annotations.note", "x", "helm")]
