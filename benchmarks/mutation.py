@@ -68,9 +68,15 @@ def _results(module: Path) -> Counter[str]:
     return Counter(STATUS.get(code, "other") for code in codes.values())
 
 
+def _percent(counts: Counter[str]) -> float | None:
+    """Killed (or timed out) among the mutants that were run: an interrupted run's figure counts what it did."""
+    run = sum(counts.values()) - counts["not run"]
+    return 100 * sum(counts[s] for s in DETECTED) / run if run else None
+
+
 def _score(counts: Counter[str]) -> str:
-    total = sum(counts.values())
-    return f"{100 * sum(counts[s] for s in DETECTED) / total:5.1f}%" if total else "    -"
+    percent = _percent(counts)
+    return f"{percent:5.1f}%" if percent is not None else "    -"
 
 
 def _row(name: str, counts: Counter[str]) -> str:
@@ -125,9 +131,8 @@ def _table(modules: list[Path], fail_under: float | None) -> int:
         overall += in_package
     print(_row("overall", overall))
     print("survivors: python -m mutmut results; one of them: python -m mutmut show NAME")
-    total = sum(overall.values())
-    score = 100 * sum(overall[s] for s in DETECTED) / total if total else 0.0
-    return 1 if fail_under is not None and score < fail_under else 0
+    score = _percent(overall)
+    return 1 if fail_under is not None and (score is None or score < fail_under) else 0
 
 
 if __name__ == "__main__":
