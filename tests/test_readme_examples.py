@@ -46,6 +46,8 @@ NOT_RUN = {
     "scripts/test": "it is the command that runs this test",
     "scripts/kube-testenv provision": "starts a second control plane; tests/test_testenv.py and scripts/test use it",
     "python benchmarks/init_bench.py": "benchmarks are timed scripts, not tests",
+    "pip install -e '.[test,mutation]'": "the mutation score is a measurement that takes hours on two cores, not a "
+    "test (docs/testing.md)",
 }
 RUN = {  # first line of the block -> test that runs it
     "gitops-gen init ./mastodon-gitops": "test_first_steps_init_edit_regenerate_render",
