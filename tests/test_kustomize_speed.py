@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gitops_gen import kustomize_speed
-from tests import drift_fixtures
 from tests.conftest import KUBE_TESTENV, Cluster, _cluster_unavailable
+from tests.init_trees import InitTree, commit_file, init_tree
 
 SLOW = "5.0.1"  # scripts/kube-testenv's SLOW_KUSTOMIZE_VERSION: the kustomize of kubectl 1.27 to 1.30
 
@@ -24,24 +25,36 @@ def _built_kustomize(*version: str) -> Path:
     return Path(done.stdout.strip().splitlines()[-1]) / "kustomize"
 
 
+SPEC = """\
+drift: {ci: none}
+overlays:
+  one: {namespace: speed-test-one}
+  two: {namespace: speed-test-two}
+"""
+
+
 @pytest.fixture(scope="module")
-def large_tree(tmp_path_factory: pytest.TempPathFactory) -> drift_fixtures.Tree:
-    """Two overlays of LARGE_TREE ConfigMaps each (a warning per run, not per overlay)."""
-    documents = [{"apiVersion": "v1", "kind": "ConfigMap",
-                  "metadata": {"name": f"config-{index:04d}",
-                               "labels": {"app.kubernetes.io/managed-by": "gitops-gen",
-                                          "app.kubernetes.io/part-of": "mastodon"}},
-                  "data": {"INDEX": str(index)}}
-                 for index in range(kustomize_speed.LARGE_TREE)]
-    base = {f"configs-{part}.yaml": documents[part::10] for part in range(10)}
+def large_tree(tmp_path_factory: pytest.TempPathFactory) -> InitTree:
+    """init's tree, each overlay grown by LARGE_TREE ConfigMaps of the user's own (a warning per run, not per
+    overlay), added as README says users add resources: a file beside the overlay, named in its resources."""
     for role in ("AUTHOR", "COMMITTER"):
         os.environ.setdefault(f"GIT_{role}_NAME", "gitops-gen tests")
         os.environ.setdefault(f"GIT_{role}_EMAIL", "tests@gitops-gen.invalid")
-    return drift_fixtures.write_tree(tmp_path_factory.mktemp("large") / "repo",
-                                     {"one": "speed-test-one", "two": "speed-test-two"}, base=base)
+    tree = init_tree(tmp_path_factory.mktemp("large") / "repo", SPEC)
+    documents = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"config-{index:04d}"},
+                  "data": {"INDEX": str(index)}}
+                 for index in range(kustomize_speed.LARGE_TREE)]
+    for env in ("one", "two"):
+        kustomization = tree.overlay_dir(env) / "kustomization.yaml"
+        text = kustomization.read_text(encoding="utf-8")
+        assert "\nresources:\n- ../../base\n" in text, text
+        commit_file(tree, f"overlays/{env}/configs.yaml", yaml.safe_dump_all(documents), f"{env}: many ConfigMaps")
+        commit_file(tree, f"overlays/{env}/kustomization.yaml",
+                    text.replace("\nresources:\n", "\nresources:\n- configs.yaml\n"), f"{env}: their file")
+    return tree
 
 
-def _drift(tree: drift_fixtures.Tree, cluster: Cluster, kustomize: Path,
+def _drift(tree: InitTree, cluster: Cluster, kustomize: Path,
            cache: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, GITOPS_GEN_KUSTOMIZE=f"{kustomize} build", XDG_CACHE_HOME=str(cache))
     return subprocess.run([sys.executable, "-m", "gitops_gen", "drift", "--repo", str(tree.root), "--kubeconfig",
@@ -50,7 +63,7 @@ def _drift(tree: drift_fixtures.Tree, cluster: Cluster, kustomize: Path,
 
 
 @pytest.mark.cluster
-def test_a_large_render_with_a_slow_kustomize_warns_once(large_tree: drift_fixtures.Tree, cluster: Cluster,
+def test_a_large_render_with_a_slow_kustomize_warns_once(large_tree: InitTree, cluster: Cluster,
                                                           tmp_path: Path) -> None:
     slow = _built_kustomize(SLOW)
     done = _drift(large_tree, cluster, slow, tmp_path / "cache")
@@ -61,7 +74,7 @@ def test_a_large_render_with_a_slow_kustomize_warns_once(large_tree: drift_fixtu
 
 
 @pytest.mark.cluster
-def test_the_newest_kustomize_renders_the_same_tree_without_a_warning(large_tree: drift_fixtures.Tree,
+def test_the_newest_kustomize_renders_the_same_tree_without_a_warning(large_tree: InitTree,
                                                                       cluster: Cluster, tmp_path: Path) -> None:
     newest = _built_kustomize()
     done = _drift(large_tree, cluster, newest, tmp_path / "cache")
