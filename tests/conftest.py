@@ -36,6 +36,18 @@ class Cluster:
 
         return config.new_client_from_config(config_file=str(self.kubeconfig), context=context)
 
+    def install_crds(self, paths: list[Path]) -> list[str]:
+        """Server-side apply each CRD file, as a GitOps engine would install it, unless its CRD exists already (a
+        Flux started with `kube-testenv up --flux` installs its own); wait until every one is Established."""
+        import yaml
+
+        names = [yaml.safe_load(path.read_text(encoding="utf-8"))["metadata"]["name"] for path in paths]
+        for name, path in zip(names, paths, strict=True):
+            if self.kubectl("get", "crd", name, check=False).returncode != 0:
+                self.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-tests", "-f", str(path))
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{name}" for name in names))
+        return names
+
 
 CLUSTER_FIXTURES = frozenset({"cluster", "namespace", "flux", "sync_engine_crds"})
 
@@ -184,15 +196,7 @@ def sync_engine_crds(cluster: Cluster) -> list[str]:
     They go in whole, CEL rules (`x-kubernetes-validations`) included, by server-side apply as a GitOps engine
     would install them, so that the objects the tests apply are checked against every rule the CRDs carry.
     """
-    import yaml
-
     paths = sorted(SHARED_CRDS.glob("*.yaml"))
     if not paths:
         pytest.fail(f"no CRDs in {SHARED_CRDS}: the shared/ directory must sit beside the repository", pytrace=False)
-    names = [yaml.safe_load(path.read_text(encoding="utf-8"))["metadata"]["name"] for path in paths]
-    for name, path in zip(names, paths, strict=True):
-        # A CRD already there (a Flux started with `kube-testenv up --flux` installs its own) is left as it is.
-        if cluster.kubectl("get", "crd", name, check=False).returncode != 0:
-            cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-tests", "-f", str(path))
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{name}" for name in names))
-    return names
+    return cluster.install_crds(paths)

@@ -43,25 +43,13 @@ def _module_files(module: str, version: str, directory: str, files: tuple[str, .
     return [Path(info["Dir"]) / directory / name for name in files]
 
 
-def install(cluster: Cluster, paths: list[Path]) -> list[str]:
-    """Server-side apply each CRD file unless its CRD exists; wait until every one is Established."""
-    import yaml
-
-    names = [yaml.safe_load(path.read_text(encoding="utf-8"))["metadata"]["name"] for path in paths]
-    for name, path in zip(names, paths, strict=True):
-        if cluster.kubectl("get", "crd", name, check=False).returncode != 0:
-            cluster.kubectl("apply", "--server-side", "--field-manager", "gitops-gen-tests", "-f", str(path))
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{name}" for name in names))
-    return names
-
-
 @pytest.fixture
 def gateway_api_crds(cluster: Cluster) -> list[str]:
     """Gateway API's GatewayClass, Gateway and HTTPRoute CRDs, installed (once: later calls find them)."""
-    return install(cluster, _module_files(*GATEWAY_API))
+    return cluster.install_crds(_module_files(*GATEWAY_API))
 
 
 @pytest.fixture
 def service_monitor_crd(cluster: Cluster) -> list[str]:
     """The Prometheus Operator's ServiceMonitor CRD, installed (once: later calls find it)."""
-    return install(cluster, _module_files(*PROMETHEUS_OPERATOR))
+    return cluster.install_crds(_module_files(*PROMETHEUS_OPERATOR))
