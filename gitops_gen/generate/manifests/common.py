@@ -95,7 +95,3 @@ def pdb_api_version(spec: Spec) -> str:
 
 def cronjob_api_version(spec: Spec) -> str:
     return "batch/v1" if spec.kube_minor >= 21 else "batch/v1beta1"
-
-
-def hpa_api_version(spec: Spec) -> str:
-    return "autoscaling/v2" if spec.kube_minor >= 23 else "autoscaling/v2beta2"

@@ -21,9 +21,6 @@ from gitops_gen.generate.manifests.pods import (
     sidekiq_readiness,
     spread_across_nodes,
 )
-from gitops_gen.generate.manifests.pods import (
-    uses_shared_volume as uses_shared_volume,  # where it used to live; environment and others import it
-)
 from gitops_gen.generate.manifests.stages import SERVICE_ACCOUNT_COMPONENT
 from gitops_gen.generate.secrets import secret_env, streaming_keys
 from gitops_gen.spec.model import SidekiqWorker, Spec
