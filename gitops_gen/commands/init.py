@@ -101,6 +101,7 @@ def _generate(root: Path, anchor: Path, *, force: bool, no_commit: bool, had_rep
         _refuse_another_trees_workflow(plan.top, tree_dir)
     uncommitted = had_repo and not no_commit and bool(git.uncommitted(anchor, ours))
     if not plan.changed_paths and not uncommitted:
+        plan.remove_leftovers()  # what a run killed after its commit left: up to date, but not clean
         return _done(f"{root}: up to date with {SPEC_FILE}; nothing to commit", warnings)
 
     # The first commit of the tree: nothing generated on disk yet, or only what an uncommitted run left.

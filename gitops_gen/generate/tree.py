@@ -9,6 +9,7 @@ its ``images:`` block (``bump-image`` and ``promote`` move versions there) and e
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -119,9 +120,7 @@ class Plan:
         All or nothing: when a write fails, what was already written is reverted and an ``InputError`` names
         the file.
         """
-        for top in GENERATED_ROOTS:
-            for leftover in [path for path in (self.root / top).rglob(".*.tmp") if is_leftover(path)]:
-                leftover.unlink(missing_ok=True)  # a killed run's temporary file: ours, and never committed
+        self.remove_leftovers()
         relative = ""
         try:
             for relative, text in self.writes.items():
@@ -147,6 +146,17 @@ class Plan:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, content)
         self._before.clear()
+
+    def remove_leftovers(self) -> None:
+        """Delete the temporary files a killed run left (ours, never committed): anywhere under the generated
+        roots, and beside each file outside them (the schema, ``.sops.yaml``, the CI files), by that file's name."""
+        found = [path for top in GENERATED_ROOTS for path in (self.root / top).rglob(".*.tmp")]
+        for relative in {*self.writes, *self.deletes, *self.unchanged, *top_files(self.tree)}:
+            path = self.path(relative)
+            found.extend(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+        for leftover in found:
+            if is_leftover(leftover):
+                leftover.unlink(missing_ok=True)
 
     def path(self, relative: str) -> Path:
         """Where a planned path is: in the tree, or (a CI file, ``../../.github/…``) elsewhere in the repository."""
