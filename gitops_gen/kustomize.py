@@ -11,7 +11,6 @@ from typing import Any
 
 import yaml
 
-from gitops_gen import kustomize_speed
 from gitops_gen.errors import KustomizeError
 
 # libyaml's loader is several times faster on large renders; PyYAML may be built without it.
@@ -120,6 +119,9 @@ def load_objects(text: str, source: str) -> list[KubeObject]:
 def render(directory: Path) -> list[KubeObject]:
     """Render ``directory`` with kustomize and return its objects; warn (once) if that kustomize is slow for a tree
     of this size."""
+    # Imported here: a drift run whose renders are all cached never loads packaging's version parser.
+    from gitops_gen import kustomize_speed
+
     objects = load_objects(render_text(directory), str(directory))
     kustomize_speed.warn_if_slow(kustomize_command(), len(objects))
     return objects

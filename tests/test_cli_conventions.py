@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitops_gen.cli import main
+from tests.helpers import init_from_spec
 
 HEAVY = ("pydantic", "git", "kubernetes", "ruamel", "rich", "yaml", "cryptography")
 
@@ -41,6 +42,28 @@ def test_version_is_answered_before_typer_and_its_pydantic_are_loaded() -> None:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         printed, loaded = done.stdout.strip().splitlines()
         assert printed.startswith("gitops-gen ") and loaded == "[]", (args, done.stdout)
+
+
+def test_drift_reads_its_spec_sections_without_building_the_whole_spec_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Building every model of the spec is a tenth of a drift run on the default overlay (issue #13, item 13); drift
+    # needs only the drift section and each overlay's context. The run ends at the unreachable server (exit 2).
+    assert init_from_spec(capsys, tmp_path / "repo", "drift: {ci: none}\n").code == 0
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n")
+    code = (
+        "import sys; from gitops_gen.cli import main; "
+        f"status = main(['drift', '--repo', {str(tmp_path / 'repo')!r}, '--overlay', 'production', '--kubeconfig', "
+        f"{str(kubeconfig)!r}, '--timeout', '2']); "
+        "print(status, sorted(m for m in sys.modules if m.startswith('gitops_gen.spec.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "cannot reach the API server" in done.stderr, done.stderr
+    status, loaded = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert status == "2"
+    assert "gitops_gen.spec.drift" in loaded and "gitops_gen.spec.model" not in loaded, loaded
 
 
 def test_short_help_and_the_version_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,8 +20,7 @@ from typing import Any
 
 from gitops_gen import yamlio
 from gitops_gen.drift.ignore_rules import IgnoreRule
-from gitops_gen.spec.load import validate_drift_section, validate_overlay_contexts
-from gitops_gen.spec.model import Drift
+from gitops_gen.spec.drift import Drift, validate_drift_section, validate_overlay_contexts
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,16 @@ Errors name the spec file, the line and the field path (``gitops-gen.yaml:12: si
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import ValidationError
 
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
 from gitops_gen.spec import SPEC_FILE, metrics, routing, services, versions
-from gitops_gen.spec.base import KubeContext
-from gitops_gen.spec.model import DNS1123_LABEL, Drift, Spec
+from gitops_gen.spec.model import DNS1123_LABEL, Spec
+from gitops_gen.spec.problems import field_path, nearest_line, spec_error
 from gitops_gen.spec.secrets import GENERATED_KEY_NAMES, SUPPLIED_KEY_NAMES
 
 
@@ -53,9 +51,9 @@ def validate_document(data: dict[str, Any], source: str, lines: dict[yamlio.Fiel
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
-        raise _spec_error(error, source, lines) from None
+        raise spec_error(error, source, lines) from None
     for location, problem in _semantic_problems(spec):
-        raise SpecError(source, problem, line=_nearest_line(location, lines), field=_field_path(location))
+        raise SpecError(source, problem, line=nearest_line(location, lines), field=field_path(location))
     return spec
 
 
@@ -130,96 +128,6 @@ def _unconsumed_queues(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
     return [(("sidekiq",), f"no worker consumes the queue{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                            f"of {versions.describe(tag)} (jobs there would never run); add them to a worker's "
                            f"queues: {'; '.join(fix)}")]
-
-
-def validate_drift_section(data: dict[str, Any], source: str,
-                           lines: dict[yamlio.FieldPath, int] | None = None) -> Drift:
-    """Validate only the ``drift:`` section of a spec document: a drift check must not fail on the rest of a
-    spec written for another version of gitops-gen."""
-    try:
-        return Drift.model_validate(data.get("drift") or {})
-    except ValidationError as error:
-        raise _spec_error(error, source, lines or {}, prefix=("drift",)) from None
-
-
-class _OverlayPlace(BaseModel):
-    """Only where an overlay lives, read from a whole overlay entry (its other fields are not drift's)."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
-    context: KubeContext | None = None
-
-
-def validate_overlay_contexts(data: dict[str, Any], source: str,
-                              lines: dict[yamlio.FieldPath, int] | None = None) -> dict[str, str]:
-    """The kube context each overlay names (``overlays.<env>.context``), validated on its own like the ``drift``
-    section; overlays without one are left out."""
-    try:
-        places = TypeAdapter(dict[str, _OverlayPlace]).validate_python(data.get("overlays") or {})
-    except ValidationError as error:
-        raise _spec_error(error, source, lines or {}, prefix=("overlays",)) from None
-    return {name: place.context for name, place in places.items() if place.context is not None}
-
-
-def _spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int],
-                prefix: tuple[str, ...] = ()) -> SpecError:
-    first = error.errors(include_url=False)[0]
-    location = prefix + tuple(part for part in first["loc"] if not _is_pydantic_branch(part))
-    field = _field_path(location)
-    line = _nearest_line(location, lines)
-    problem = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        unknown = str(location[-1])
-        known = _known_keys(location[:-1])
-        hint = difflib.get_close_matches(unknown, known, n=1, cutoff=0.6)
-        problem = f"unknown field {unknown!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-        problem += f" (known fields here: {', '.join(known)})" if known and not hint else ""
-    elif first["type"] in ("int_type", "greater_than", "greater_than_equal", "less_than_equal", "int_parsing"):
-        problem = f"{problem} (got {first.get('input')!r})"
-    return SpecError(source, problem, line=line, field=field or None)
-
-
-def _is_pydantic_branch(part: str | int) -> bool:
-    # Union branches show up in locations as their type names (`str`, `float`, `function-after[...]`).
-    return isinstance(part, str) and (part in {"str", "int", "float", "Queue"} or "[" in part)
-
-
-def _field_path(location: tuple[str | int, ...]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def _nearest_line(location: tuple[str | int, ...], lines: dict[yamlio.FieldPath, int]) -> int | None:
-    for end in range(len(location), 0, -1):
-        line = lines.get(location[:end])
-        if line is not None:
-            return line
-    return None
-
-
-def _known_keys(location: tuple[str | int, ...]) -> list[str]:
-    model: Any = Spec
-    for part in location:
-        if isinstance(part, int):
-            continue
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part or n == part), None)
-        if field is None:
-            return []
-        model = _model_of(field.annotation)
-        if model is None:
-            return []
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in getattr(annotation, "__args__", ()) or ():
-        found = _model_of(argument)
-        if found is not None:
-            return found
-    return None
 
 
 def json_schema() -> dict[str, Any]:

@@ -29,6 +29,7 @@ from gitops_gen.spec.base import (
 )
 from gitops_gen.spec.base import ResourceList as ResourceList  # re-exported: the manifests read them from here
 from gitops_gen.spec.base import Resources as Resources
+from gitops_gen.spec.drift import Drift
 from gitops_gen.spec.maintenance import Maintenance
 from gitops_gen.spec.metrics import Metrics
 from gitops_gen.spec.pods import Placement, Pods
@@ -212,58 +213,6 @@ class GitOps(_Model):
     revision: str = "main"
     argocd: ArgoCDSettings = ArgoCDSettings()
     flux: FluxSettings = FluxSettings()
-
-
-class DriftIgnoreRule(_Model):
-    """Differences to ignore: objects chosen by any of group / kind / namespace / name (globs allowed)."""
-
-    group: str | None = None
-    kind: str | None = None
-    namespace: str | None = None
-    name: str | None = None
-    json_pointers: Annotated[list[str], Field(min_length=1)] = ["/"]
-
-    @field_validator("json_pointers")
-    @classmethod
-    def _pointers(cls, value: list[str]) -> list[str]:
-        for pointer in value:
-            if not pointer.startswith("/"):
-                raise ValueError(f"{pointer!r} is not a JSON pointer (it starts with /, e.g. /spec/replicas)")
-        return value
-
-
-class InClusterDrift(_Model):
-    """The opt-in CronJob that runs ``gitops-gen drift`` inside the cluster with read-only rights."""
-
-    image: str  # an image with gitops-gen and kubectl (or kustomize): the project publishes none
-    namespace: DnsLabel | None = None  # default: the overlay's namespace
-    cache_volume: DnsLabel | None = None  # a PersistentVolumeClaim for the render cache; default: an emptyDir
-
-
-class Drift(_Model):
-    """How ``gitops-gen drift`` judges differences, and how it is scheduled."""
-
-    ignore: list[DriftIgnoreRule] = []
-    sync_managers: list[Annotated[str, Field(min_length=1)]] = []
-    ci: Literal["github", "gitlab", "none"] = "github"
-    schedule: str = "17 */6 * * *"
-    install: str | None = None  # a one-line shell command; default: pip, pinned to the running gitops-gen
-    issue: bool = True  # open/update an issue on drift, close it when in sync again
-    in_cluster: InClusterDrift | None = None
-
-    @field_validator("install")
-    @classmethod
-    def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or "\n" in value or "\r" in value):
-            raise ValueError('must be one non-empty line (a shell command, e.g. pip install "gitops-gen==0.1.0")')
-        return value
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f'{value!r} is not a cron schedule of five fields (e.g. "17 */6 * * *")')
-        return value
 
 
 class Overlay(_Model):

@@ -1,0 +1,78 @@
+"""From pydantic's ``ValidationError`` to the one-line ``SpecError`` a user reads: the spec file, the line, the
+field path (``gitops-gen.yaml:12: sidekiq[0].concurrency: ...``) and, for an unknown key, the closest known one."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gitops_gen import yamlio
+from gitops_gen.errors import SpecError
+
+
+def spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int],
+               prefix: tuple[str, ...] = ()) -> SpecError:
+    """The first problem of ``error`` (in the section at ``prefix`` of the spec), with the line ``lines`` gives."""
+    first = error.errors(include_url=False)[0]
+    location = prefix + tuple(part for part in first["loc"] if not _is_pydantic_branch(part))
+    field = field_path(location)
+    line = nearest_line(location, lines)
+    problem = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        unknown = str(location[-1])
+        known = _known_keys(location[:-1])
+        hint = difflib.get_close_matches(unknown, known, n=1, cutoff=0.6)
+        problem = f"unknown field {unknown!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        problem += f" (known fields here: {', '.join(known)})" if known and not hint else ""
+    elif first["type"] in ("int_type", "greater_than", "greater_than_equal", "less_than_equal", "int_parsing"):
+        problem = f"{problem} (got {first.get('input')!r})"
+    return SpecError(source, problem, line=line, field=field or None)
+
+
+def _is_pydantic_branch(part: str | int) -> bool:
+    # Union branches show up in locations as their type names (`str`, `float`, `function-after[...]`).
+    return isinstance(part, str) and (part in {"str", "int", "float", "Queue"} or "[" in part)
+
+
+def field_path(location: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def nearest_line(location: tuple[str | int, ...], lines: dict[yamlio.FieldPath, int]) -> int | None:
+    for end in range(len(location), 0, -1):
+        line = lines.get(location[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def _known_keys(location: tuple[str | int, ...]) -> list[str]:
+    # The whole model is built only here, on the error path: drift validates its sections without it.
+    from gitops_gen.spec.model import Spec
+
+    model: Any = Spec
+    for part in location:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part or n == part), None)
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+        if model is None:
+            return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(argument)
+        if found is not None:
+            return found
+    return None
