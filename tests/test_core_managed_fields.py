@@ -12,6 +12,7 @@ from gitops_gen.drift.managed_fields import (
     all_specified,
     is_bookkeeping,
     is_creator,
+    is_leaf,
     owners,
     parse_field_key,
     walk_owned,
@@ -53,7 +54,7 @@ def owned(fields: dict[str, Any], desired: Any, live: Any, cursor: SchemaCursor 
 
 
 def test_a_field_the_manager_owns_and_git_does_not_specify_is_reported_with_its_live_value() -> None:
-    fields = {"f:spec": {
+    fields: dict[str, Any] = {"f:spec": {
         "x:future": {},  # a kind of key this version does not know: skipped, the walk goes on
         "f:gone": {},  # owned once, no longer in the live object
         "f:replicas": {},  # git specifies it: compared as a value, not an addition
@@ -67,6 +68,7 @@ def test_a_field_the_manager_owns_and_git_does_not_specify_is_reported_with_its_
     assert owned(fields, {"spec": {"replicas": 2, "paused": False}}, live) == []
     # Git leaving out the whole `spec` does not hide what the manager owns in it.
     assert owned(fields, {}, live) == [("spec.replicas", 5), ("spec.paused", True)]
+    assert owned(fields, {}, {"spec": "not an object"}) == []
 
 
 def test_identity_status_and_metadata_bookkeeping_are_never_additions() -> None:
@@ -128,7 +130,7 @@ def test_a_keyed_item_git_lacks_is_reported_whole_and_one_git_has_is_walked_fiel
 
 
 def test_a_keyed_path_lists_its_keys_in_the_schema_s_order_then_any_other_key() -> None:
-    fields = {"f:spec": {
+    fields: dict[str, Any] = {"f:spec": {
         "f:sites": {'k:{"name":"a","region":"eu"}': {".": {}, "f:name": {}, "f:region": {}}},
         # An older schema knows only `port` as the merge key; the server also keys by protocol.
         "f:ports": {'k:{"protocol":"UDP","port":53}': {".": {}, "f:port": {}}},
@@ -159,15 +161,22 @@ def test_set_members_and_positional_items_are_reported_when_git_lacks_them() -> 
 
 def test_an_owned_empty_object_is_not_an_addition_but_an_owned_value_is() -> None:
     # Flux applies `strategy: {}` for a Deployment git wrote without one; the server filled in the rest.
-    fields = {"f:spec": {"f:strategy": {}, "f:selector": {".": {}}, "f:template": {"f:metadata": {}}}}
+    fields: dict[str, Any] = {"f:spec": {"f:strategy": {}, "f:selector": {".": {}}, "f:template": {"f:metadata": {}},
+                         "f:securityContext": {".": {}, "f:runAsUser": {}}}}
     live = {"spec": {"strategy": {"type": "RollingUpdate"}, "selector": {"matchLabels": {"a": "b"}},
-                     "template": {"metadata": {"labels": {"a": "b"}}}}}
-    assert owned(fields, {}, live) == []
+                     "template": {"metadata": {"labels": {"a": "b"}}}, "securityContext": {"runAsUser": 1000}}}
+    # An object with a field owned in it is walked into: the field is the addition.
+    assert owned(fields, {}, live) == [("spec.securityContext.runAsUser", 1000)]
     assert owned({"f:spec": {"f:strategy": {"f:type": {}}}}, {}, live) == [("spec.strategy.type", "RollingUpdate")]
 
 
+def test_a_node_owns_a_whole_value_when_it_names_no_field_inside_it() -> None:
+    assert is_leaf({}) and is_leaf({".": {}}) and is_leaf(None)
+    assert not is_leaf({"f:limits": {}}) and not is_leaf({".": {}, "f:limits": {}})
+
+
 def test_a_creator_owns_the_server_s_defaults_and_allocations_but_not_other_values() -> None:
-    fields = {"f:spec": {"f:clusterIP": {}, "f:ipFamilies": {}, "f:type": {}, "f:sessionAffinity": {},
+    fields: dict[str, Any] = {"f:spec": {"f:clusterIP": {}, "f:ipFamilies": {}, "f:type": {}, "f:sessionAffinity": {},
                          "f:externalName": {}, "f:ports": {'k:{"port":80,"protocol":"TCP"}': {".": {}}}}}
     live = {"spec": {"clusterIP": "10.0.0.1", "ipFamilies": ["IPv4"], "type": "ClusterIP",
                      "sessionAffinity": "ClientIP", "externalName": "x", "ports": [{"port": 80, "protocol": "TCP"}]}}
@@ -179,37 +188,48 @@ def test_a_creator_owns_the_server_s_defaults_and_allocations_but_not_other_valu
     assert owned(fields, {}, live, service, creator=True) == [
         ("spec.sessionAffinity", "ClientIP"), ("spec.externalName", "x"),
         ("spec.ports[port=80,protocol=TCP]", {"port": 80, "protocol": "TCP"})]
+    # Inside a keyed item git specifies too: the container's defaulted pull policy.
+    container: dict[str, Any] = {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"web"}': {".": {}, "f:name": {}, "f:imagePullPolicy": {}}}}}}}
+    desired = _pod({"name": "web"})
+    live = _pod({"name": "web", "imagePullPolicy": "IfNotPresent"})
+    assert owned(container, desired, live, creator=True) == []
+    assert owned(container, desired, live) == [
+        ("spec.template.spec.containers[name=web].imagePullPolicy", "IfNotPresent")]
 
 
 def test_a_plain_create_is_told_from_an_edit_by_owning_one_of_git_s_values() -> None:
-    deployment = _deployment()
     desired = _pod({"name": "web", "image": "a:1", "args": ["x"]})
     desired["metadata"] = {"labels": {"team": "a"}}
     live = _pod({"name": "web", "image": "a:1", "args": ["x"], "imagePullPolicy": "IfNotPresent"})
     live["metadata"] = {"labels": {"team": "a"}}
 
     def entry(*leaf: str, key: str = 'k:{"name":"web"}') -> dict[str, Any]:
-        node: dict[str, Any] = {f"f:{name}": {} for name in leaf}
+        node: dict[str, Any] = {".": {}, **{f"f:{name}": {} for name in leaf}}
         for raw in reversed(("f:spec", "f:template", "f:spec", "f:containers", key)):
             node = {raw: node}
         return node
 
-    assert is_creator(entry("image"), desired, live, deployment)  # kubectl create: git's image, as git says
-    assert not is_creator(entry("imagePullPolicy"), desired, live, deployment)  # kubectl edit of a default
-    assert not is_creator(entry("args"), desired, live, deployment)  # a list is not a value of git's to match
-    assert not is_creator(entry("image", key='k:{"name":"other"}'), desired, live, deployment)
-    assert not is_creator({"f:metadata": {"f:labels": {"f:team": {}}}}, desired, live, deployment)
-    assert not is_creator({"f:status": {"f:team": {}}}, {"status": {"team": 1}}, {"status": {"team": 1}}, deployment)
+    assert is_creator(entry("image"), desired, live)  # kubectl create: git's image, as git says
+    assert not is_creator(entry("imagePullPolicy"), desired, live)  # kubectl edit of a default
+    assert not is_creator(entry("workingDir"), desired, live)  # owned once, set on neither side
+    assert not is_creator(entry("args"), desired, live)  # a list is not a value of git's to match
+    assert is_creator(entry("imagePullPolicy", "args", "image"), desired, live)  # any one of git's values will do
+    assert not is_creator(entry("image", key='k:{"name":"other"}'), desired, live)
+    assert not is_creator({"f:metadata": {"f:labels": {"f:team": {}}}}, desired, live)
+    assert not is_creator({"f:status": {"f:team": {}}}, {"status": {"team": 1}}, {"status": {"team": 1}})
+    assert is_creator({"f:metadata": {"f:labels": {"f:team": {}}}, "f:spec": {"f:replicas": {}}},
+                      {"metadata": {"labels": {"team": "a"}}, "spec": {"replicas": 2}}, {"spec": {"replicas": 2}})
     changed = _pod({"name": "web", "image": "b:2"})
-    assert not is_creator(entry("image"), desired, changed, deployment)  # kubectl set image
-    assert is_creator({"f:spec": {"f:replicas": {}}}, {"spec": {"replicas": 2}}, {"spec": {"replicas": 2}}, deployment)
+    assert not is_creator(entry("image"), desired, changed)  # kubectl set image
+    assert is_creator({"f:spec": {"f:replicas": {}}}, {"spec": {"replicas": 2}}, {"spec": {"replicas": 2}})
+    assert not is_creator({"f:spec": {"f:replicas": {}}}, {"spec": None}, {"spec": None})
     # Positions and set members are followed too.
-    site = _site()
     steps = {"spec": {"steps": [{"run": "a"}], "tags": ["t"]}}
-    assert is_creator({"f:spec": {"f:steps": {"i:0": {"f:run": {}}}}}, steps, steps, site)
-    assert not is_creator({"f:spec": {"f:steps": {"i:1": {"f:run": {}}}}}, steps, steps, site)
-    assert is_creator({"f:spec": {"f:tags": {'v:"t"': {}}}}, steps, steps, site)
-    assert not is_creator({"f:spec": {"f:tags": {'v:"u"': {}}}}, steps, steps, site)
+    assert is_creator({"f:spec": {"f:steps": {"i:0": {"f:run": {}}}}}, steps, steps)
+    assert not is_creator({"f:spec": {"f:steps": {"i:1": {"f:run": {}}}}}, steps, steps)
+    assert is_creator({"f:spec": {"f:tags": {'v:"t"': {}}}}, steps, steps)
+    assert not is_creator({"f:spec": {"f:tags": {'v:"u"': {}}}}, steps, steps)
 
 
 def test_an_entry_whose_every_field_git_specifies_cannot_own_an_addition() -> None:
@@ -230,7 +250,7 @@ def test_an_entry_whose_every_field_git_specifies_cannot_own_an_addition() -> No
 
 def test_owners_are_the_managers_whose_entries_own_the_path_or_a_whole_value_around_it() -> None:
     path = ("spec", "template", "spec", "containers", Key((("name", "web"),)), "image")
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"manager": "kubectl", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
             'k:{"name":"web"}': {"f:image": {}}}}}}}},
         {"manager": "other-image", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {

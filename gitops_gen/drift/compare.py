@@ -269,7 +269,7 @@ def _extras(entries: Sequence[Mapping[str, Any]], desired: Any, live: Any, curso
             continue  # an engine's plain create/update also owns the server's defaults: not a statement of git
         if all_specified(fields, desired):
             continue
-        creator = operation != "Apply" and is_creator(fields, desired, live, cursor)
+        creator = operation != "Apply" and is_creator(fields, desired, live)
         found.extend(FieldDrift(path, None, value, manager or None)
                      for path, value in walk_owned(fields, desired, live, cursor, (), creator))
     return found

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +113,7 @@ def is_empty(value: Any) -> bool:
     return isinstance(value, int) and value == 0
 
 
-def find_item(values: Any, segment: Key, keys: Sequence[str]) -> Any:
+def find_item(values: Any, segment: Key) -> Any:
     """The item of list ``values`` that ``segment`` names (a left-out protocol counts as TCP), or ABSENT."""
     if not isinstance(values, list):
         return ABSENT

@@ -109,20 +109,16 @@ def is_leaf(node: Any) -> bool:
     return not isinstance(node, dict) or not node or (len(node) == 1 and "." in node)
 
 
-def _resolve(value: Any, path: FieldPath, cursor: SchemaCursor) -> Any:
+def _resolve(value: Any, path: FieldPath) -> Any:
     for segment in path:
         if isinstance(segment, str):
             value = value.get(segment, ABSENT) if isinstance(value, dict) else ABSENT
-            cursor = cursor.child(segment)
         elif isinstance(segment, Key):
-            value = find_item(value, segment, cursor.merge_keys)
-            cursor = cursor.item()
+            value = find_item(value, segment)
         elif isinstance(segment, Index):
             value = value[segment.position] if isinstance(value, list) and segment.position < len(value) else ABSENT
-            cursor = cursor.item()
         else:
             value = segment.value if isinstance(value, list) and segment.value in value else ABSENT
-            cursor = cursor.item()
         if value is ABSENT:
             break
     return value
@@ -130,7 +126,7 @@ def _resolve(value: Any, path: FieldPath, cursor: SchemaCursor) -> Any:
 
 def _leaf_paths(node: Mapping[str, Any], path: FieldPath = ()) -> Iterator[FieldPath]:
     for raw, child in node.items():
-        segment = parse_field_key(raw) if raw != "." else None
+        segment = parse_field_key(raw)
         if segment is None:
             continue
         if is_leaf(child):
@@ -149,7 +145,7 @@ def all_specified(node: Mapping[str, Any], desired: Any) -> bool:
         if isinstance(segment, str):
             value = desired.get(segment, ABSENT) if isinstance(desired, dict) else ABSENT
         elif isinstance(segment, Key):
-            value = find_item(desired, segment, ())
+            value = find_item(desired, segment)
         else:
             return False
         if value is ABSENT:
@@ -159,17 +155,17 @@ def all_specified(node: Mapping[str, Any], desired: Any) -> bool:
     return True
 
 
-def is_creator(fields: Mapping[str, Any], desired: Any, live: Any, cursor: SchemaCursor) -> bool:
+def is_creator(fields: Mapping[str, Any], desired: Any, live: Any) -> bool:
     """Whether a plain create/update wrote this entry's fields wholesale: it owns a value git specifies, with
     git's value. Such an entry also owns every default the server filled in, which is not drift. An entry
     that only changed something (``kubectl edit``, ``kubectl set``) owns no value equal to git's."""
     for path in _leaf_paths(fields):
         if path and path[0] in ("status", "metadata"):
             continue
-        wanted = _resolve(desired, path, cursor)
+        wanted = _resolve(desired, path)
         if wanted is ABSENT or isinstance(wanted, dict | list):
             continue
-        if wanted == _resolve(live, path, cursor):
+        if wanted == _resolve(live, path):
             return True
     return False
 
@@ -180,8 +176,6 @@ def walk_owned(node: Mapping[str, Any], desired: Any, live: Any, cursor: SchemaC
     specify, as (path, live value). ``creator_defaults``: the entry created the object with a plain create, so
     server defaults and allocations it owns are skipped."""
     for raw, child in node.items():
-        if raw == ".":
-            continue
         segment = parse_field_key(raw)
         if segment is None:
             continue
@@ -191,28 +185,27 @@ def walk_owned(node: Mapping[str, Any], desired: Any, live: Any, cursor: SchemaC
             continue
         if len(path) == 2 and path[0] == "metadata" and is_bookkeeping((path[1], segment)):
             continue
-        sub_path = (*path, segment)
         if isinstance(segment, str):
             live_value = live.get(segment, ABSENT) if isinstance(live, dict) else ABSENT
             desired_value = desired.get(segment, ABSENT) if isinstance(desired, dict) else ABSENT
             sub_cursor = cursor.child(segment)
-        elif isinstance(segment, Key):
-            keys = cursor.merge_keys or tuple(name for name, _ in segment.pairs)
-            segment = Key(tuple(sorted(segment.pairs, key=lambda pair: keys.index(pair[0])
-                                       if pair[0] in keys else len(keys))))
-            sub_path = (*path, segment)
-            live_value = find_item(live, segment, keys)
-            desired_value = find_item(desired, segment, keys)
-            sub_cursor = cursor.item()
-        elif isinstance(segment, Index):
-            live_value = live[segment.position] if isinstance(live, list) and segment.position < len(live) else ABSENT
-            desired_value = desired[segment.position] \
-                if isinstance(desired, list) and segment.position < len(desired) else ABSENT
-            sub_cursor = cursor.item()
         else:
-            live_value = segment.value if isinstance(live, list) and segment.value in live else ABSENT
-            desired_value = segment.value if isinstance(desired, list) and segment.value in desired else ABSENT
             sub_cursor = cursor.item()
+            if isinstance(segment, Key):
+                keys = cursor.merge_keys or tuple(name for name, _ in segment.pairs)
+                segment = Key(tuple(sorted(segment.pairs, key=lambda pair: keys.index(pair[0])
+                                           if pair[0] in keys else len(keys))))
+                live_value = find_item(live, segment)
+                desired_value = find_item(desired, segment)
+            elif isinstance(segment, Index):
+                live_value = live[segment.position] \
+                    if isinstance(live, list) and segment.position < len(live) else ABSENT
+                desired_value = desired[segment.position] \
+                    if isinstance(desired, list) and segment.position < len(desired) else ABSENT
+            else:
+                live_value = segment.value if isinstance(live, list) and segment.value in live else ABSENT
+                desired_value = segment.value if isinstance(desired, list) and segment.value in desired else ABSENT
+        sub_path = (*path, segment)
         if live_value is ABSENT:
             continue
         if not is_leaf(child) and not isinstance(segment, Key | Member):
@@ -223,14 +216,14 @@ def walk_owned(node: Mapping[str, Any], desired: Any, live: Any, cursor: SchemaC
             continue
         if desired_value is not ABSENT or is_empty(live_value):
             continue
-        if isinstance(live_value, dict) and isinstance(segment, str) and is_leaf(child):
-            # Owning a whole object without any of its fields: the manager sent an empty object. Flux does so
-            # for every struct it round-trips through the typed API (`strategy: {}` on a Deployment git wrote
-            # without one); what the object holds came from the server's defaults, not from that manager.
+        if isinstance(live_value, dict) and isinstance(segment, str):
+            # Owning a whole object without any of its fields (a field with owned sub-fields was walked into
+            # above): the manager sent an empty object. Flux does so for every struct it round-trips through
+            # the typed API (`strategy: {}` on a Deployment git wrote without one); what the object holds came
+            # from the server's defaults, not from that manager.
             continue
-        name = segment if isinstance(segment, str) else None
-        if creator_defaults and name is not None and (
-            name in ALLOCATED or live_value in SERVER_DEFAULTS.get(name, ())
+        if creator_defaults and isinstance(segment, str) and (
+            segment in ALLOCATED or live_value in SERVER_DEFAULTS.get(segment, ())
         ):
             continue
         yield sub_path, live_value
