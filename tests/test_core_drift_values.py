@@ -177,3 +177,23 @@ def test_an_ignored_extra_object_does_not_hide_the_extras_after_it() -> None:
     policy = Policy(ignore=(parse_ignore("ConfigMap/skip:/"),))
     results = drift.evaluate([], live, {("", "ConfigMap", "m")}, SCHEMA, policy)
     assert [(r.name, r.status) for r in results] == [("kept", Status.EXTRA)]
+
+
+def test_a_value_the_schema_does_not_expect_is_compared_as_it_stands() -> None:
+    # `template` is an object and `containers` a list keyed by name in the schema; a cluster that holds something
+    # else there (an API server without validation) is compared by value: numbers as numbers, lists by position.
+    def deployment(template: Any) -> dict[str, Any]:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                "spec": {"template": template}}
+
+    assert drift.compare(deployment(1), deployment(1.0), SCHEMA, Policy()) == ()
+    assert _found(drift.compare(deployment("a"), deployment("b"), SCHEMA, Policy())) == [("spec.template", "a", "b")]
+    desired, live = deployment({"spec": {"containers": ["web", 1]}}), deployment({"spec": {"containers": ["web", 2]}})
+    assert _found(drift.compare(desired, live, SCHEMA, Policy())) == [
+        ("spec.template.spec.containers", ["web", 1], ["web", 2])]
+
+
+def test_a_field_only_the_cluster_has_is_drift_in_server_mode_whatever_its_text() -> None:
+    applied = _thing(size=1)
+    live = _thing(size=1, note="ABSENT", empty="")
+    assert _found(drift.compare_applied(applied, applied, live, None, Policy())) == [("spec.note", None, "ABSENT")]
