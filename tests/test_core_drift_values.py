@@ -46,12 +46,12 @@ def test_fields_git_sets_that_the_cluster_lacks_are_drift_field_by_field_and_ite
 
 
 def test_a_value_of_another_shape_is_reported_whole() -> None:
-    desired = _thing(opts={"a": 1}, args=["a"], listed=["a"], nothing=None, mixed=[["a"], "1"])
-    live = _thing(opts="a=1", args="a", listed="['a']", nothing="None", mixed=[["a"], 1])
+    desired = _thing(opts={"a": 1}, args=["a"], listed=["a"], nothing=None, mixed=[["a"], "1"], rows=[["a"]])
+    live = _thing(opts="a=1", args="a", listed="['a']", nothing="None", mixed=[["a"], 1], rows=["['a']"])
     # Without a schema, scalars are compared as text; a list, an object or null never equal a text.
     assert _found(drift.compare(desired, live, None, Policy())) == [
         ("spec.opts", {"a": 1}, "a=1"), ("spec.args", ["a"], "a"), ("spec.listed", ["a"], "['a']"),
-        ("spec.nothing", None, "None")]
+        ("spec.nothing", None, "None"), ("spec.rows", [["a"]], ["['a']"])]
 
 
 def test_booleans_equal_only_booleans() -> None:
