@@ -148,7 +148,18 @@ def main() -> int:
         print(log.read_text()[-3000:], file=sys.stderr)
         sys.exit(f"mutation: mutmut failed (exit {run.returncode}); its output is in {log}")
     print(f"mutation: {minutes:.1f} min")
+    _check_test_map()
     return _table(modules, args.fail_under, sampled)
+
+
+def _check_test_map() -> None:
+    """mutmut 3.8.1 can come out of a run with an empty map of which test calls which function (seen here on a
+    re-run after a first run, nothing changed in between): every mutant it runs then is "no tests", which reads
+    like a module without tests. Say so instead."""
+    stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
+    if stats.get("duration_by_test") and not stats.get("tests_by_mangled_function_name"):
+        print("mutation: warning: mutmut's map of which test calls which function is empty, so its 'no tests' "
+              "figures below are not real: run again with --fresh", file=sys.stderr)
 
 
 def _table(modules: list[Path], fail_under: float | None, sampled: set[str] | None = None) -> int:
