@@ -264,6 +264,15 @@ def test_owners_are_the_managers_whose_entries_own_the_path_or_a_whole_value_aro
     assert owners(entries, ("spec",)) == ["kubectl", "other-image", "atomic", "unreadable"]
 
 
+def test_an_entry_that_owns_no_field_owns_no_path() -> None:
+    # A manager's empty apply (`fieldsV1: {}`) or an entry without fieldsV1 owns nothing; only an empty node
+    # *under* a field marks that field as a whole value.
+    path = ("spec", "replicas")
+    entries: list[dict[str, Any]] = [{"manager": "empty-apply", "fieldsV1": {}}, {"manager": "no-fields"},
+                                     {"manager": "kubectl-scale", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+    assert owners(entries, path) == ["kubectl-scale"]
+
+
 def test_field_keys_of_each_kind_are_read_and_malformed_ones_are_skipped() -> None:
     assert parse_field_key("f:spec") == "spec"
     assert parse_field_key('k:{"name":"web","port":80}') == Key((("name", "web"), ("port", 80)))

@@ -234,6 +234,8 @@ def owners(entries: Sequence[Mapping[str, Any]], path: FieldPath) -> list[str]:
     owners: list[str] = []
     for entry in entries:
         node: Any = entry.get("fieldsV1") or {}
+        if not node:
+            continue  # owns no field at all: an empty root is not the whole-value leaf an empty child is
         owned = True
         for segment in path:
             if is_leaf(node):
