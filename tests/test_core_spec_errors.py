@@ -4,6 +4,7 @@ surviving mutant of benchmarks/mutation.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
 from gitops_gen.spec.drift import validate_drift_section, validate_overlay_contexts
-from gitops_gen.spec.load import parse_spec
+from gitops_gen.spec.load import load_spec, parse_spec, read_spec_text
 
 TOP_LEVEL = ("name, kubeVersion, images, mastodon, web, streaming, sidekiq, storage, pods, maintenance, expose, "
              "metrics, gitops, secrets, drift, overlays")
@@ -115,3 +116,107 @@ def test_a_bad_drift_section_is_named_with_its_line() -> None:
     assert str(raised.value) == ("gitops-gen.yaml:3: drift.schedule: 'hourly' is not a cron schedule of five fields "
                                  '(e.g. "17 */6 * * *")')
     assert validate_drift_section({"drift": None}, "gitops-gen.yaml").schedule == "17 */6 * * *"
+
+
+ALL_QUEUES = "[default, push, ingress, mailers, pull, scheduler, fasp]"
+TWO_WORKERS = "sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull, fasp]}\n" \
+              "  - {name: s, queues: [scheduler]}\n"
+AT_4_2 = "images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.2.0}\n" \
+         "sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull, scheduler]}\n"
+LB_NEEDS = ("expose.loadBalancerNodes: the external nginx needs expose.type: NodePort and both nodePorts (web and "
+            "streaming) to point its upstreams at")
+IN_THE_SECRET = ("is a key of the Secret mastodon-secrets: extraEnv goes into a ConfigMap in git, in plain text; set "
+                 "it in the Secret (gitops-gen secrets lists how)")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("overlays:\n  Prod: {}\n", "2: overlays.Prod: 'Prod' is not a DNS-1123 label: use lower-case letters, digits "
+         "and '-' (it names directories and objects)"),
+        (f"sidekiq:\n  - {{name: a, queues: {ALL_QUEUES}}}\n  - {{name: a, queues: [default]}}\n",
+         "3: sidekiq[1].name: sidekiq workers need distinct names; 'a' is taken"),
+        (f"sidekiq:\n  - {{name: a, queues: {ALL_QUEUES}}}\n  - {{name: b, queues: [scheduler]}}\n",
+         "3: sidekiq[1].queues: only one sidekiq worker may run the scheduler queue; 'a' already does"),
+        (f"sidekiq:\n  - {{name: a, queues: {ALL_QUEUES}, replicas: 2}}\n", "2: sidekiq[0].replicas: worker 'a' runs "
+         "the scheduler queue, so it must have at most one replica"),
+        (TWO_WORKERS + "overlays:\n  prod:\n    sidekiq:\n      x: {replicas: 1}\n",
+         "7: overlays.prod.sidekiq.x: no sidekiq worker is named 'x' (workers: a, s)"),
+        (TWO_WORKERS + "overlays:\n  prod:\n    sidekiq:\n      s: {replicas: 2}\n", "7: overlays.prod.sidekiq.s."
+         "replicas: worker 's' runs the scheduler queue, so it must have at most one replica"),
+        ("secrets:\n  provider: external-secrets\n", "2: secrets.provider: provider external-secrets needs "
+         "secrets.externalSecrets.store: the SecretStore to read from"),
+        ("secrets:\n  provider: sops\n", "2: secrets.provider: provider sops needs secrets.sops.ageRecipients: the age "
+         "public keys that may decrypt"),
+        ("storage:\n  system:\n    nfs: {server: 192.0.2.1, path: /x}\nmastodon:\n  s3: {bucket: b}\n",
+         "3: storage.system.nfs: NFS storage and mastodon.s3 exclude each other: media go to one of them"),
+        ("expose:\n  type: NodePort\n  nodePorts: {web: 31000, streaming: 31000}\n", "3: expose.nodePorts.streaming: "
+         "node port 31000 is used twice (web and streaming): give each its own"),
+        ("expose:\n  type: Ingress\n  loadBalancerNodes: [192.0.2.1]\n", f"3: {LB_NEEDS}"),
+        ("expose:\n  type: NodePort\n  nodePorts: {web: 31000}\n  loadBalancerNodes: [192.0.2.1]\n", f"4: {LB_NEEDS}"),
+        ("expose:\n  type: NodePort\n  nodePorts: {streaming: 31000}\n  loadBalancerNodes: [192.0.2.1]\n",
+         f"4: {LB_NEEDS}"),
+        ("mastodon:\n  extraEnv: {OTP_SECRET: x}\n", f"2: mastodon.extraEnv.OTP_SECRET: OTP_SECRET {IN_THE_SECRET}"),
+        ("mastodon:\n  extraEnv: {DB_PASS: x}\n", f"2: mastodon.extraEnv.DB_PASS: DB_PASS {IN_THE_SECRET}"),
+        ("mastodon:\n  extraEnv: {ES_PASS: x}\nsecrets:\n  extraKeys: [ES_PASS]\n",
+         f"2: mastodon.extraEnv.ES_PASS: ES_PASS {IN_THE_SECRET}"),
+        ("mastodon:\n  database: {pgbouncer: true}\n", "2: mastodon.database.pgbouncer: a PgBouncer in front needs "
+         "mastodon.database.direct: {host, port} of PostgreSQL itself, for the migration Jobs (migrations cannot run "
+         "through transaction pooling)"),
+        (AT_4_2.replace("v4.2.0", "v4.1.0") + "mastodon:\n  database: {replica: {host: r}}\n",
+         "6: mastodon.database.replica: read replicas (REPLICA_DB_*) need Mastodon 4.2 or later; Mastodon 4.1 is "
+         "targeted (images.mastodon.tag)"),
+        (AT_4_2 + "mastodon:\n  redis: {user: u}\n", "6: mastodon.redis.user: Redis users need Mastodon 4.3 or later; "
+         "Mastodon 4.2 is targeted (images.mastodon.tag)"),
+        (AT_4_2 + "mastodon:\n  redis: {cache: {host: c, sentinel: {master: m, hosts: [s]}}}\n",
+         "6: mastodon.redis.cache.sentinel: Redis Sentinel need Mastodon 4.3 or later; Mastodon 4.2 is targeted "
+         "(images.mastodon.tag)"),
+        (AT_4_2 + "mastodon:\n  redis: {sidekiq: {host: c, user: u}}\n", "6: mastodon.redis.sidekiq.user: Redis "
+         "users need Mastodon 4.3 or later; Mastodon 4.2 is targeted (images.mastodon.tag)"),
+        ("sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull, scheduler]}\n", "1: sidekiq: no "
+         "worker consumes the queue fasp of Mastodon 4.6 (jobs there would never run); add them to a worker's queues: "
+         "fasp (any worker)"),
+        ("sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull, fasp]}\n", "1: sidekiq: no worker "
+         "consumes the queue scheduler of Mastodon 4.6 (jobs there would never run); add them to a worker's queues: "
+         "scheduler (exactly one worker, with one replica)"),
+    ],
+)
+def test_each_rule_across_fields_names_the_field_to_fix(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(text, "gitops-gen.yaml")
+    assert str(raised.value) == f"gitops-gen.yaml:{message}"
+
+
+@pytest.mark.parametrize("text", [
+    TWO_WORKERS + "overlays:\n  prod:\n    sidekiq:\n      s: {replicas: 1}\n      a: {replicas: 5}\n",
+    "expose:\n  type: NodePort\n  nodePorts: {web: 31000, streaming: 31001}\n  loadBalancerNodes: [192.0.2.1]\n",
+    "expose:\n  type: NodePort\n",
+    "mastodon:\n  s3: {bucket: media}\n",  # S3 without NFS
+    "mastodon:\n  redis: {user: u, sentinel: {master: m, hosts: [s]}}\n  database: {replica: {host: r}}\n",
+    "secrets:\n  provider: sops\n  sops:\n    ageRecipients:\n"
+    "      - age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\n",
+])
+def test_specs_that_keep_the_rules_are_accepted(text: str) -> None:
+    assert parse_spec(text).name == "mastodon"
+
+
+def test_the_spec_file_is_read_as_utf8_or_named_with_what_to_do(tmp_path: Path) -> None:
+    assert load_spec(tmp_path / "gitops-gen.yaml") == parse_spec("")  # no file yet: the defaults
+    spec = tmp_path / "gitops-gen.yaml"
+    spec.write_text("web:\n  replicas: -1\n")
+    with pytest.raises(SpecError) as raised:
+        load_spec(spec)
+    assert str(raised.value).startswith(f"{spec}:2: web.replicas: ")
+    spec.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(SpecError) as raised:
+        load_spec(spec)
+    assert str(raised.value) == f"{spec}: is not UTF-8 text (byte 9): save it as UTF-8"
+    spec.unlink()
+    spec.mkdir()
+    with pytest.raises(SpecError) as raised:
+        load_spec(spec)
+    assert str(raised.value) == f"{spec}: is a directory, not a file: move it away and run gitops-gen init again"
+    with pytest.raises(SpecError) as raised:
+        read_spec_text(tmp_path / "missing.yaml")
+    assert str(raised.value) == f"{tmp_path / 'missing.yaml'}: cannot be read (No such file or directory): check " \
+                                "its permissions"
