@@ -220,3 +220,59 @@ def test_the_spec_file_is_read_as_utf8_or_named_with_what_to_do(tmp_path: Path) 
         read_spec_text(tmp_path / "missing.yaml")
     assert str(raised.value) == f"{tmp_path / 'missing.yaml'}: cannot be read (No such file or directory): check " \
                                 "its permissions"
+
+
+LONGEST_NAME = "a." * 126 + "a"  # 253 characters: the most a DNS name or a Kubernetes object name may have
+ENV_NAME = "is not an environment variable name (no '=', spaces or control characters)"
+CONTEXT = "is not a kubeconfig context name (no spaces or control characters)"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"mastodon:\n  localDomain: {LONGEST_NAME}b\n", f"mastodon.localDomain: '{LONGEST_NAME}b' is not a valid "
+         "domain name"),
+        (f"expose:\n  ingress: {{className: {LONGEST_NAME}b}}\n", f"expose.ingress.className: '{LONGEST_NAME}b' is "
+         "not a Kubernetes object name (lower-case letters, digits, '-' and '.')"),
+        ("expose:\n  ingress: {className: Bad_Class}\n", "expose.ingress.className: 'Bad_Class' is not a Kubernetes "
+         "object name (lower-case letters, digits, '-' and '.')"),
+        ("overlays:\n  prod: {namespace: Bad_NS}\n", "overlays.prod.namespace: 'Bad_NS' is not a DNS-1123 label "
+         "(lower-case letters, digits and '-', at most 63)"),
+        ("mastodon:\n  extraEnv: {'A=B': x}\n", f"mastodon.extraEnv.A=B: 'A=B' {ENV_NAME}"),
+        ("mastodon:\n  extraEnv: {'A B': x}\n", f"mastodon.extraEnv.A B: 'A B' {ENV_NAME}"),
+        ("mastodon:\n  extraEnv: {'': x}\n", f"mastodon.extraEnv.: '' {ENV_NAME}"),
+        ("overlays:\n  prod: {context: ''}\n", f"overlays.prod.context: '' {CONTEXT}"),
+        (f"overlays:\n  prod: {{context: {'c' * 254}}}\n", f"overlays.prod.context: '{'c' * 254}' {CONTEXT}"),
+        ("mastodon:\n  redis: {sentinel: {master: 'a b', hosts: [s]}}\n", "mastodon.redis.sentinel.master: 'a b' must "
+         "be one word without spaces, ',', ':', '@' or '/'"),
+        ("maintenance:\n  mediaRemove: {schedule: '* * * * * *'}\n", "maintenance.mediaRemove.schedule: "
+         "'* * * * * *' is not a cron schedule of five fields (e.g. \"17 */6 * * *\")"),
+    ],
+)
+def test_field_types_name_the_value_and_the_rule(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(text, "gitops-gen.yaml")
+    assert str(raised.value) == f"gitops-gen.yaml:2: {message}"
+
+
+def test_values_at_the_edges_of_the_field_types_are_accepted() -> None:
+    spec = parse_spec(f"mastodon:\n  localDomain: {LONGEST_NAME}\n  extraEnv: {{a.b-c: x}}\n"
+                      "  database: {host: '2001:db8::1'}\n"
+                      f"expose:\n  ingress: {{className: {LONGEST_NAME}}}\n"
+                      f"overlays:\n  prod: {{context: {'c' * 253}}}\n"
+                      "web:\n  resources:\n    requests: {cpu: 0.5, memory: 1}\n"
+                      "maintenance:\n  mediaRemove: {schedule: '1 2 3 4 5'}\n")
+    assert spec.mastodon.local_domain == LONGEST_NAME
+    assert spec.mastodon.database.host == "2001:db8::1"
+    assert (spec.web.resources.requests.cpu, spec.web.resources.requests.memory) == ("0.5", "1")  # written as text
+    assert spec.maintenance.media_remove.schedule == "1 2 3 4 5"
+    assert spec.overlays["prod"].context == "c" * 253
+
+
+def test_a_feature_is_accepted_from_the_release_that_brought_it() -> None:
+    at_4_3 = ("images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.3.0}\n"
+              "sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull, scheduler]}\n")
+    spec = parse_spec(at_4_3 + "mastodon:\n  redis: {user: u}\n")
+    assert spec.mastodon.redis.user == "u"
+    replica = parse_spec(AT_4_2 + "mastodon:\n  database: {replica: {host: r}}\n").mastodon.database.replica
+    assert replica is not None and replica.host == "r"
