@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitops_gen.errors import InputError
-from gitops_gen.images.change import plan_bump, plan_promote, unified_diff
+from gitops_gen.errors import InputError, RepoError
+from gitops_gen.images.change import plan_bump, plan_promote, refuse_uncommitted, unified_diff
 from gitops_gen.images.entries import (
     EntryChange,
     ImageEntry,
@@ -94,6 +94,7 @@ def test_where_an_image_is_pulled_from() -> None:
     assert canonical_repository("Registry/app") == ("Registry", "app")  # upper case: a host, never a Hub user
     assert split_domain("localhost:5000/team/app") == ("localhost:5000", "team/app")
     assert split_domain("app") == ("", "app")
+    assert split_domain("Not/A/Name") == ("", "Not/A/Name")  # not the grammar's: no domain to split off
     assert short_name("registry.example:5000/team/app") == "app"
     assert short_name("nginx") == "nginx"
 
@@ -202,6 +203,27 @@ def test_an_unreadable_kustomization_is_named(tmp_path: Path) -> None:
     assert str(raised.value) == "cannot read overlays/production/kustomization.yaml: Is a directory"
 
 
+def test_a_malformed_images_list_names_the_overlay_file(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, {"production": "images: {name: a}\n"})
+    with pytest.raises(InputError) as raised:
+        read_overlay(find_overlays(tree)["production"], tree)
+    assert str(raised.value) == "overlays/production/kustomization.yaml: images must be a list of entries with a name"
+
+
+def test_a_file_with_changes_git_does_not_have_is_refused_by_name(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, {"production": FAMILY_IMAGES})
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "overlays"]):
+        subprocess.run(["git", "-C", str(tree), *args], check=True)
+    overlay = find_overlays(tree)["production"]
+    plan = plan_bump(tree, [overlay], None, VersionRequest("v4.3.1", None))
+    refuse_uncommitted(tree, plan)
+    overlay.kustomization.write_text(FAMILY_IMAGES + "# a local edit\n")
+    with pytest.raises(RepoError) as raised:
+        refuse_uncommitted(tree, plan)
+    assert str(raised.value) == ("overlays/production/kustomization.yaml has uncommitted changes: commit or stash them "
+                                 "first, so that the change stays a commit of its own")
+
+
 def test_an_images_list_is_read_field_by_field() -> None:
     data = {"images": [{"name": "a", "newTag": 4.3, "digest": "", "newName": None}]}
     assert entries_from_kustomization(data, "k.yaml") == [ImageEntry(0, "a", None, "4.3", None)]
@@ -284,6 +306,7 @@ def test_version_labels_and_image_labels() -> None:
     assert version_label(None, SHA) == "@sha256:0123456789ab"
     entries = [ImageEntry(0, MAIN), ImageEntry(1, "registry.example/team/mastodon")]
     assert image_label([]) == ""
+    assert image_label([EntryChange("qa", ImageEntry(0, name), "v2", None) for name in ("a/x", "b/y")]) == "x, y"
     changes = [EntryChange("production", entry, "v2", None) for entry in entries]
     assert image_label(changes) == "mastodon"  # two images of one short name are named once
     assert commit_message("{image} {new}", changes[:1], {"new": "x"}) == "mastodon x"
