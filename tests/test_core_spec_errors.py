@@ -1,6 +1,6 @@
 """The one-line errors a user reads for a bad gitops-gen.yaml: the file, the line, the field path and what to do, for
-the whole spec (``parse_spec``) and for the sections ``gitops-gen drift`` validates on their own. Each case was a
-surviving mutant of benchmarks/mutation.py."""
+the whole spec (``parse_spec``) and for the sections ``gitops-gen drift`` validates on their own; and the defaults
+and Mastodon releases the rules depend on. Each case was a surviving mutant of benchmarks/mutation.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
+from gitops_gen.spec import versions
 from gitops_gen.spec.drift import validate_drift_section, validate_overlay_contexts
 from gitops_gen.spec.load import load_spec, parse_spec, read_spec_text
 
@@ -276,3 +277,27 @@ def test_a_feature_is_accepted_from_the_release_that_brought_it() -> None:
     assert spec.mastodon.redis.user == "u"
     replica = parse_spec(AT_4_2 + "mastodon:\n  database: {replica: {host: r}}\n").mastodon.database.replica
     assert replica is not None and replica.host == "r"
+
+
+def test_an_empty_spec_has_a_staging_and_a_production_overlay() -> None:
+    spec = parse_spec("")
+    staging, production = spec.overlays["staging"], spec.overlays["production"]
+    assert (staging.namespace, staging.local_domain) == ("mastodon-staging", "staging.social.example.com")
+    assert (staging.web.replicas, staging.streaming.replicas) == (1, 1)
+    assert (production.namespace, production.local_domain, production.web.replicas) == ("mastodon", None, None)
+    named = parse_spec("name: social\noverlays:\n  qa: {}\n  prod: {namespace: live}\n")
+    assert (named.overlay_namespace("qa"), named.overlay_namespace("prod")) == ("social-qa", "live")
+
+
+@pytest.mark.parametrize(("tag", "release", "described", "otp_secret"), [
+    ("v4.3.8", (4, 3), "Mastodon 4.3", True),
+    ("4.2", (4, 2), "Mastodon 4.2", True),
+    ("v4.4.0-beta.1", (4, 4), "Mastodon 4.4", False),
+    ("v5", (5, 0), "Mastodon 5.0", False),
+    ("latest", None, "Mastodon 'latest' (taken as the newest)", False),
+])
+def test_the_targeted_release_is_read_from_the_image_tag(tag: str, release: tuple[int, int] | None, described: str,
+                                                         otp_secret: bool) -> None:
+    assert versions.mastodon_release(tag) == release
+    assert versions.describe(tag) == described
+    assert versions.reads_otp_secret(tag) is otp_secret
