@@ -32,6 +32,11 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
         ("sidekiq:\n  - name: a\n    queues: [default]\n    foo: 1\n", "gitops-gen.yaml:4: sidekiq[0].foo: unknown "
          "field 'foo' (known fields here: name, queues, concurrency, replicas, resources)"),
         ("web:\n  replica: 2\n", "gitops-gen.yaml:2: web.replica: unknown field 'replica'; did you mean 'replicas'?"),
+        # Under a key the user names (an overlay), no list of known fields is offered.
+        ("overlays:\n  prod:\n    replicsa: 1\n",
+         "gitops-gen.yaml:3: overlays.prod.replicsa: unknown field 'replicsa'"),
+        ("mastodon:\n  trustedProxyIps: [proxy]\n", "gitops-gen.yaml:2: mastodon.trustedProxyIps: 'proxy' is not an IP "
+         "address or CIDR range (192.0.2.10, 10.0.0.0/8, 2001:db8::/32)"),
         # A number out of range or of the wrong type shows what was written.
         ("web:\n  replicas: -1\n", "gitops-gen.yaml:2: web.replicas: Input should be greater than or equal to 0 "
          "(got -1)"),
@@ -193,6 +198,7 @@ def test_each_rule_across_fields_names_the_field_to_fix(text: str, message: str)
     "expose:\n  type: NodePort\n  nodePorts: {web: 31000, streaming: 31001}\n  loadBalancerNodes: [192.0.2.1]\n",
     "expose:\n  type: NodePort\n",
     "mastodon:\n  s3: {bucket: media}\n",  # S3 without NFS
+    "mastodon:\n  trustedProxyIps: [10.0.0.1/8, 2001:db8::1]\n",  # host bits set: Rails' IPAddr masks them
     "mastodon:\n  redis: {user: u, sentinel: {master: m, hosts: [s]}}\n  database: {replica: {host: r}}\n",
     "secrets:\n  provider: sops\n  sops:\n    ageRecipients:\n"
     "      - age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\n",
