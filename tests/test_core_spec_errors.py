@@ -166,6 +166,11 @@ IN_THE_SECRET = ("is a key of the Secret mastodon-secrets: extraEnv goes into a 
         ("mastodon:\n  extraEnv: {DB_PASS: x}\n", f"2: mastodon.extraEnv.DB_PASS: DB_PASS {IN_THE_SECRET}"),
         ("mastodon:\n  extraEnv: {ES_PASS: x}\nsecrets:\n  extraKeys: [ES_PASS]\n",
          f"2: mastodon.extraEnv.ES_PASS: ES_PASS {IN_THE_SECRET}"),
+        ("expose:\n  type: Gateway\n  gateway: {}\n", "3: expose.gateway.parentRefs: expose.type Gateway needs "
+         "expose.gateway.parentRefs: the Gateway(s) the HTTPRoute attaches to, e.g. [{name: public, namespace: "
+         "gateway}]"),
+        ("mastodon:\n  localDomain: a.example\n  alternateDomains: [b.example, a.example]\n", "3: mastodon."
+         "alternateDomains[1]: a.example is already the local or web domain: list only other domains"),
         ("mastodon:\n  database: {pgbouncer: true}\n", "2: mastodon.database.pgbouncer: a PgBouncer in front needs "
          "mastodon.database.direct: {host, port} of PostgreSQL itself, for the migration Jobs (migrations cannot run "
          "through transaction pooling)"),
