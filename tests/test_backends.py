@@ -232,7 +232,8 @@ def test_the_budget_is_per_overlay_with_its_replicas_and_against_pgbouncer_when_
 @pytest.mark.parametrize(("spec", "field", "message"), [
     ("mastodon:\n  database: {pgbouncer: true}\n", "mastodon.database.pgbouncer", "needs mastodon.database.direct"),
     ("images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.2.10}\nmastodon:\n"
-     "  redis: {sentinel: {master: m, hosts: [s]}}\n", "mastodon.redis.sentinel", "need Mastodon 4.3 or later"),
+     "  redis: {sentinel: {master: m, hosts: [s]}}\n", "mastodon.redis.sentinel",
+     "Sentinel needs Mastodon 4.3 or later"),
     ("images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.2.10}\nmastodon:\n"
      "  redis: {cache: {host: c, user: u}}\n", "mastodon.redis.cache.user", "need Mastodon 4.3 or later"),
     ("images:\n  mastodon: {repository: ghcr.io/mastodon/mastodon, tag: v4.1.0}\nmastodon:\n"

@@ -180,7 +180,7 @@ IN_THE_SECRET = ("is a key of the Secret mastodon-secrets: extraEnv goes into a 
         (AT_4_2 + "mastodon:\n  redis: {user: u}\n", "6: mastodon.redis.user: Redis users need Mastodon 4.3 or later; "
          "Mastodon 4.2 is targeted (images.mastodon.tag)"),
         (AT_4_2 + "mastodon:\n  redis: {cache: {host: c, sentinel: {master: m, hosts: [s]}}}\n",
-         "6: mastodon.redis.cache.sentinel: Redis Sentinel need Mastodon 4.3 or later; Mastodon 4.2 is targeted "
+         "6: mastodon.redis.cache.sentinel: Redis Sentinel needs Mastodon 4.3 or later; Mastodon 4.2 is targeted "
          "(images.mastodon.tag)"),
         (AT_4_2 + "mastodon:\n  redis: {sidekiq: {host: c, user: u}}\n", "6: mastodon.redis.sidekiq.user: Redis "
          "users need Mastodon 4.3 or later; Mastodon 4.2 is targeted (images.mastodon.tag)"),

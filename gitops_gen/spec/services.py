@@ -197,7 +197,7 @@ def problems(mastodon: Mastodon, tag: str) -> list[Problem]:
         for path, endpoint in endpoints:
             for field in ("user", "sentinel"):
                 if getattr(endpoint, field) is not None:
-                    found.append((("mastodon", *path, field),
-                                  f"Redis {'users' if field == 'user' else 'Sentinel'} need Mastodon 4.3 or later; "
+                    what = "Redis users need" if field == "user" else "Redis Sentinel needs"
+                    found.append((("mastodon", *path, field), f"{what} Mastodon 4.3 or later; "
                                   f"{versions.describe(tag)} is targeted (images.mastodon.tag)"))
     return found
