@@ -152,6 +152,8 @@ class Plan:
         roots, and beside each file outside them (the schema, ``.sops.yaml``, the CI files), by that file's name."""
         found = [path for top in GENERATED_ROOTS for path in (self.root / top).rglob(".*.tmp")]
         for relative in {*self.writes, *self.deletes, *self.unchanged, *top_files(self.tree)}:
+            if PurePosixPath(relative).parts[0] in GENERATED_ROOTS:
+                continue  # swept above
             path = self.path(relative)
             found.extend(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
         for leftover in found:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
 
 from gitops_gen import yamlio
 from gitops_gen.spec.base import SPEC_CONFIG, DnsLabel, KubeContext
@@ -86,7 +85,7 @@ def validate_drift_section(data: dict[str, Any], source: str,
 class _OverlayPlace(BaseModel):
     """Only where an overlay lives, read from a whole overlay entry (its other fields are not drift's)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(**{**SPEC_CONFIG, "extra": "ignore"})  # the spec's, but the rest is not drift's
     context: KubeContext | None = None
 
 
