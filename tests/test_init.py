@@ -15,7 +15,9 @@ from gitops_gen.generate.layout import generate
 from gitops_gen.quantity import parse_quantity
 from gitops_gen.spec.load import parse_spec
 from tests.conftest import REPO_ROOT, Cluster
+from tests.core_trees import REPO_URL, written_tree
 from tests.helpers import SEED_SPEC, commit_all, git, run_cli, snapshot, wait_for
+from tests.test_strict_schemas import EVERYTHING_ON
 
 
 @pytest.fixture
@@ -265,3 +267,16 @@ def test_services_take_the_chosen_node_ports_and_ip_family_policy() -> None:
                for doc in f.data}
     assert default["mastodon-web"]["spec"]["type"] == "ClusterIP"
     assert "ipFamilyPolicy" not in default["mastodon-web"]["spec"]
+
+
+def test_the_core_tests_tree_is_the_one_init_commits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # tests/core_trees.py writes a spec's tree without git, for the fast core tests: it must be init's tree.
+    spec = EVERYTHING_ON + f"gitops: {{repoURL: {REPO_URL}}}\n"
+    committed = tmp_path / "committed"
+    assert run_cli(capsys, "init", str(committed)).code == 0  # a repository first, then the spec
+    (committed / "gitops-gen.yaml").write_text(spec)
+    assert run_cli(capsys, "init", str(committed)).code == 0
+    written = written_tree(spec, tmp_path / "written")
+    in_git = set(git(committed, "ls-files").split())
+    assert in_git == written.paths()
+    assert all(written.text(path) == (committed / path).read_text() for path in in_git)
