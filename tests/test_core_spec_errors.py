@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gitops_gen import yamlio
-from gitops_gen.errors import SpecError
+from gitops_gen.errors import GitopsGenError, SpecError
 from gitops_gen.spec import versions
 from gitops_gen.spec.drift import validate_drift_section, validate_overlay_contexts
 from gitops_gen.spec.load import load_spec, parse_spec, read_spec_text
@@ -32,6 +32,11 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
         ("sidekiq:\n  - name: a\n    queues: [default]\n    foo: 1\n", "gitops-gen.yaml:4: sidekiq[0].foo: unknown "
          "field 'foo' (known fields here: name, queues, concurrency, replicas, resources)"),
         ("web:\n  replica: 2\n", "gitops-gen.yaml:2: web.replica: unknown field 'replica'; did you mean 'replicas'?"),
+        # The known fields of the model at that place, found through list items and camelCase keys.
+        ("sidekiq:\n  - name: a\n    queues: [{name: default, foo: 1}]\n", "gitops-gen.yaml:3: "
+         "sidekiq[0].queues[0].foo: unknown field 'foo' (known fields here: name, weight)"),
+        ("expose:\n  nodePorts: {foo: 1}\n", "gitops-gen.yaml:2: expose.nodePorts.foo: unknown field 'foo' (known "
+         "fields here: web, streaming)"),
         # Under a key the user names (an overlay), no list of known fields is offered.
         ("overlays:\n  prod:\n    replicsa: 1\n",
          "gitops-gen.yaml:3: overlays.prod.replicsa: unknown field 'replicsa'"),
@@ -56,12 +61,26 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
         ('drift:\n  install: "a\\nb"\n', 'gitops-gen.yaml:2: drift.install: must be one non-empty line (a shell '
          'command, e.g. pip install "gitops-gen==0.1.0")'),
         ("- a\n", "gitops-gen.yaml:1: the spec must be a mapping of fields (see README.md, 'The spec')"),
+        ("web:\n  resources:\n    limits: {memory: 12GB}\n", "gitops-gen.yaml:3: web.resources.limits.memory: '12GB' "
+         "is not a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)"),
+        # An extra key of the Secret is an environment variable that gitops-gen does not generate itself.
+        ("secrets:\n  extraKeys: [DEEPL-KEY]\n", "gitops-gen.yaml:2: secrets.extraKeys[0].name: 'DEEPL-KEY' is not "
+         "an environment variable name (letters, digits and '_', not starting with a digit, e.g. DEEPL_API_KEY)"),
+        ("secrets:\n  extraKeys: [OTP_SECRET]\n", "gitops-gen.yaml:2: secrets.extraKeys[0].name: OTP_SECRET is one "
+         "of the keys gitops-gen generates (gitops-gen secrets lists them); list only keys you supply"),
     ],
 )
 def test_a_bad_spec_is_one_line_naming_file_line_field_and_problem(text: str, message: str) -> None:
     with pytest.raises(SpecError) as raised:
         parse_spec(text, "gitops-gen.yaml")
     assert str(raised.value) == message
+
+
+def test_yaml_that_does_not_parse_is_named_with_the_file_line_and_column() -> None:
+    with pytest.raises(GitopsGenError) as raised:
+        parse_spec("web:\n  replicas: [1,\nstreaming: {}\n", "conf/gitops-gen.yaml")
+    assert str(raised.value) == ("conf/gitops-gen.yaml:4:1: YAML does not parse: expected ',' or ']', but got "
+                                 "'<stream end>'")
 
 
 @pytest.mark.parametrize("host", ["s:0", "s:65536", "s:2x", "::1", "[::1]:26379", "s:1:2"])
@@ -190,6 +209,12 @@ IN_THE_SECRET = ("is a key of the Secret mastodon-secrets: extraEnv goes into a 
         ("sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull, fasp]}\n", "1: sidekiq: no worker "
          "consumes the queue scheduler of Mastodon 4.6 (jobs there would never run); add them to a worker's queues: "
          "scheduler (exactly one worker, with one replica)"),
+        ("sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, scheduler]}\n", "1: sidekiq: no worker "
+         "consumes the queues pull, fasp of Mastodon 4.6 (jobs there would never run); add them to a worker's queues: "
+         "pull, fasp (any worker)"),
+        ("sidekiq:\n  - {name: a, queues: [default, push, ingress, mailers, pull]}\n", "1: sidekiq: no worker "
+         "consumes the queues scheduler, fasp of Mastodon 4.6 (jobs there would never run); add them to a worker's "
+         "queues: fasp (any worker); scheduler (exactly one worker, with one replica)"),
     ],
 )
 def test_each_rule_across_fields_names_the_field_to_fix(text: str, message: str) -> None:
