@@ -63,6 +63,9 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
         ("- a\n", "gitops-gen.yaml:1: the spec must be a mapping of fields (see README.md, 'The spec')"),
         ("web:\n  resources:\n    limits: {memory: 12GB}\n", "gitops-gen.yaml:3: web.resources.limits.memory: '12GB' "
          "is not a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)"),
+        # YAML's true is no quantity (the API server refuses it), not one CPU.
+        ("web:\n  resources:\n    limits: {cpu: true}\n", "gitops-gen.yaml:3: web.resources.limits.cpu: True is not "
+         "a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)"),
         # An extra key of the Secret is an environment variable that gitops-gen does not generate itself.
         ("secrets:\n  extraKeys: [DEEPL-KEY]\n", "gitops-gen.yaml:2: secrets.extraKeys[0].name: 'DEEPL-KEY' is not "
          "an environment variable name (letters, digits and '_', not starting with a digit, e.g. DEEPL_API_KEY)"),

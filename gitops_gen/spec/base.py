@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from gitops_gen.images import reference as images
@@ -63,6 +63,11 @@ def _quantity(value: str | int | float) -> str:
     return str(value)
 
 
+def _not_boolean(value: object) -> object:
+    # Refused before the union sees it, which would read YAML's `true` as the integer 1 (one CPU).
+    return _quantity(value) if isinstance(value, bool) else value
+
+
 # Image names and tags by the OCI distribution grammar, the same code bump-image validates with.
 ImageName = Annotated[str, AfterValidator(images.validate_name)]
 ImageTag = Annotated[str, AfterValidator(images.validate_tag)]
@@ -70,7 +75,7 @@ Domain = Annotated[str, AfterValidator(domain)]
 ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
 EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 KubeContext = Annotated[str, AfterValidator(_kube_context)]
-Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
+Quantity = Annotated[str | int | float, AfterValidator(_quantity), BeforeValidator(_not_boolean)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 Replicas = Annotated[int, Field(strict=True, ge=0)]
 
