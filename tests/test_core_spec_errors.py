@@ -66,6 +66,11 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
         # YAML's true is no quantity (the API server refuses it), not one CPU.
         ("web:\n  resources:\n    limits: {cpu: true}\n", "gitops-gen.yaml:3: web.resources.limits.cpu: True is not "
          "a Kubernetes resource quantity (examples: 500m, 0.5, 512Mi, 1Gi)"),
+        # A user's key named like one of pydantic's union branches (`int`) or with brackets is kept in the path.
+        ("mastodon:\n  extraEnv:\n    int: [1]\n", "gitops-gen.yaml:3: mastodon.extraEnv.int: Input should be a valid "
+         "string"),
+        ("pods:\n  nodeSelector:\n    a[b]: {c: d}\n", "gitops-gen.yaml:3: pods.nodeSelector[\"a[b]\"]: Input should "
+         "be a valid string"),
         # An extra key of the Secret is an environment variable that gitops-gen does not generate itself.
         ("secrets:\n  extraKeys: [DEEPL-KEY]\n", "gitops-gen.yaml:2: secrets.extraKeys[0].name: 'DEEPL-KEY' is not "
          "an environment variable name (letters, digits and '_', not starting with a digit, e.g. DEEPL_API_KEY)"),
@@ -278,9 +283,9 @@ CONTEXT = "is not a kubeconfig context name (no spaces or control characters)"
          "object name (lower-case letters, digits, '-' and '.')"),
         ("overlays:\n  prod: {namespace: Bad_NS}\n", "overlays.prod.namespace: 'Bad_NS' is not a DNS-1123 label "
          "(lower-case letters, digits and '-', at most 63)"),
-        ("mastodon:\n  extraEnv: {'A=B': x}\n", f"mastodon.extraEnv.A=B: 'A=B' {ENV_NAME}"),
-        ("mastodon:\n  extraEnv: {'A B': x}\n", f"mastodon.extraEnv.A B: 'A B' {ENV_NAME}"),
-        ("mastodon:\n  extraEnv: {'': x}\n", f"mastodon.extraEnv.: '' {ENV_NAME}"),
+        ("mastodon:\n  extraEnv: {'A=B': x}\n", f"mastodon.extraEnv[\"A=B\"]: 'A=B' {ENV_NAME}"),
+        ("mastodon:\n  extraEnv: {'A B': x}\n", f"mastodon.extraEnv[\"A B\"]: 'A B' {ENV_NAME}"),
+        ("mastodon:\n  extraEnv: {'': x}\n", f"mastodon.extraEnv[\"\"]: '' {ENV_NAME}"),
         ("overlays:\n  prod: {context: ''}\n", f"overlays.prod.context: '' {CONTEXT}"),
         (f"overlays:\n  prod: {{context: {'c' * 254}}}\n", f"overlays.prod.context: '{'c' * 254}' {CONTEXT}"),
         ("mastodon:\n  redis: {sentinel: {master: 'a b', hosts: [s]}}\n", "mastodon.redis.sentinel.master: 'a b' must "

@@ -4,6 +4,8 @@ field path (``gitops-gen.yaml:12: sidekiq[0].concurrency: ...``) and, for an unk
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -11,12 +13,14 @@ from pydantic import BaseModel, ValidationError
 from gitops_gen import yamlio
 from gitops_gen.errors import SpecError
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
 
 def spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath, int],
                prefix: tuple[str, ...] = ()) -> SpecError:
     """The first problem of ``error`` (in the section at ``prefix`` of the spec), with the line ``lines`` gives."""
     first = error.errors(include_url=False)[0]
-    location = prefix + tuple(part for part in first["loc"] if not _is_pydantic_branch(part))
+    location = _user_location(first["loc"], lines, prefix)
     field = field_path(location)
     line = nearest_line(location, lines)
     problem = str(first["msg"]).removeprefix("Value error, ")
@@ -31,15 +35,33 @@ def spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath
     return SpecError(source, problem, line=line, field=field or None)
 
 
+def _user_location(loc: tuple[str | int, ...], lines: dict[yamlio.FieldPath, int],
+                   prefix: tuple[str, ...]) -> tuple[str | int, ...]:
+    """pydantic's location of an error, as keys of the spec: without the union branches pydantic adds."""
+    location: tuple[str | int, ...] = prefix
+    for part in loc:
+        # A key the file has is the user's, even one named `int` or `a[b]` (an extraEnv variable, a label).
+        if (*location, part) in lines or not _is_pydantic_branch(part):
+            location += (part,)
+    return location
+
+
 def _is_pydantic_branch(part: str | int) -> bool:
     # Union branches show up in locations as their type names (`str`, `float`, `function-after[...]`).
     return isinstance(part, str) and (part in {"str", "int", "float", "Queue"} or "[" in part)
 
 
 def field_path(location: tuple[str | int, ...]) -> str:
+    """``sidekiq[0].queues``; a key that is not a plain name is quoted: ``pods.nodeSelector["kubernetes.io/os"]``,
+    ``mastodon.extraEnv[""]``."""
     path = ""
     for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            path += f"[{json.dumps(part)}]"
+        else:
+            path += f".{part}" if path else part
     return path
 
 
