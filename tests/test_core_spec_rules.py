@@ -58,6 +58,16 @@ def test_prometheus_is_refused_for_a_mastodon_before_4_4_which_has_no_exporter()
     assert parse_spec(_at("v4.3.8") + "metrics:\n  prometheus: {enabled: false}\n").metrics.prometheus.port == 9394
 
 
+OTEL_ON = "metrics:\n  otel: {endpoint: 'http://otel-collector:4318'}\n"
+
+
+def test_tracing_is_refused_for_a_mastodon_before_4_3_which_reads_no_otel_variables() -> None:
+    assert _refused(_at("v4.2.9") + OTEL_ON) == (
+        "gitops-gen.yaml:4: metrics.otel.endpoint: Mastodon 4.2 has no OpenTelemetry tracing (it came with 4.3): "
+        "raise images.mastodon.tag, or drop metrics.otel")
+    assert parse_spec(_at("v4.3.0") + OTEL_ON).metrics.otel.endpoint == "http://otel-collector:4318"
+
+
 @pytest.mark.parametrize("tag", ["v4.4.0", "v4.4.0-beta.1", "latest"])
 def test_prometheus_is_accepted_from_4_4_and_for_a_tag_that_is_not_a_version(tag: str) -> None:
     # A 4.4 beta already has the exporter; `latest` targets the newest Mastodon.

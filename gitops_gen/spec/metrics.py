@@ -18,6 +18,8 @@ Problems = list[tuple[tuple[str | int, ...], str]]
 
 #: The Ruby processes export Prometheus metrics from Mastodon 4.4 (its configuration docs' version history).
 PROMETHEUS_SINCE = (4, 4)
+#: OpenTelemetry tracing replaced StatsD in Mastodon 4.3; an older release ignores the OTEL_* variables.
+OTEL_SINCE = (4, 3)
 _DURATION = r"^([0-9]+(ms|s|m|h))+$"  # the Prometheus Operator's Duration pattern
 
 
@@ -77,6 +79,9 @@ def problems(spec: Spec) -> Problems:
         found.append((("metrics", "prometheus", "port"), f"port {spec.metrics.prometheus.port} is web's or "
                       "streaming's own: the exporter needs another (default 9394)"))
     otel = spec.metrics.otel
+    if otel.endpoint is not None and release is not None and release < OTEL_SINCE:
+        found.append((("metrics", "otel", "endpoint"), f"{describe(tag)} has no OpenTelemetry tracing (it came "
+                      "with 4.3): raise images.mastodon.tag, or drop metrics.otel"))
     if otel.endpoint is None and (otel.service_name_prefix or otel.service_name_separator):
         found.append((("metrics", "otel", "endpoint"), "OpenTelemetry is on only with an endpoint: set "
                       "metrics.otel.endpoint (the OTLP collector's URL) or drop the service name fields"))
