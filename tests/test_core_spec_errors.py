@@ -29,6 +29,11 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
         ("web:\n  foo: 1\n", "gitops-gen.yaml:2: web.foo: unknown field 'foo' (known fields here: replicas, "
          "concurrency, maxThreads, resources)"),
         ("bogus: 1\n", f"gitops-gen.yaml:1: bogus: unknown field 'bogus' (known fields here: {TOP_LEVEL})"),
+        # Inside a mapping of the user's own keys (an overlay's name), the known fields are the overlay's.
+        ("overlays:\n  prod:\n    webb: {}\n", "gitops-gen.yaml:3: overlays.prod.webb: unknown field 'webb'; did you "
+         "mean 'web'?"),
+        ("overlays:\n  prod:\n    web: {foo: 1}\n", "gitops-gen.yaml:3: overlays.prod.web.foo: unknown field 'foo' "
+         "(known fields here: replicas, resources)"),
         ("sidekiq:\n  - name: a\n    queues: [default]\n    foo: 1\n", "gitops-gen.yaml:4: sidekiq[0].foo: unknown "
          "field 'foo' (known fields here: name, queues, concurrency, replicas, resources)"),
         ("web:\n  replica: 2\n", "gitops-gen.yaml:2: web.replica: unknown field 'replica'; did you mean 'replicas'?"),
@@ -37,9 +42,9 @@ NOT_HOST_PORT = ("is not host or host:port (Mastodon splits sentinel entries at 
          "sidekiq[0].queues[0].foo: unknown field 'foo' (known fields here: name, weight)"),
         ("expose:\n  nodePorts: {foo: 1}\n", "gitops-gen.yaml:2: expose.nodePorts.foo: unknown field 'foo' (known "
          "fields here: web, streaming)"),
-        # Under a key the user names (an overlay), no list of known fields is offered.
-        ("overlays:\n  prod:\n    replicsa: 1\n",
-         "gitops-gen.yaml:3: overlays.prod.replicsa: unknown field 'replicsa'"),
+        # Under a key the user names (an overlay), the overlay's fields are offered.
+        ("overlays:\n  prod:\n    replicsa: 1\n", "gitops-gen.yaml:3: overlays.prod.replicsa: unknown field "
+         "'replicsa' (known fields here: namespace, context, localDomain, imageTag, web, streaming, sidekiq, pods)"),
         ("mastodon:\n  trustedProxyIps: [proxy]\n", "gitops-gen.yaml:2: mastodon.trustedProxyIps: 'proxy' is not an IP "
          "address or CIDR range (192.0.2.10, 10.0.0.0/8, 2001:db8::/32)"),
         # A number out of range or of the wrong type shows what was written.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -78,12 +78,15 @@ def _known_keys(location: tuple[str | int, ...]) -> list[str]:
     from gitops_gen.spec.model import Spec
 
     model: Any = Spec
+    keyed = False  # the part before was a mapping of the user's keys (overlays): this part is one of those
     for part in location:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part or n == part), None)
         if field is None:
             return []
+        keyed = any(get_origin(t) is dict for t in (field.annotation, *get_args(field.annotation)))
         model = _model_of(field.annotation)
         if model is None:
             return []
