@@ -272,7 +272,7 @@ def test_the_migration_jobs_go_around_pgbouncer_to_postgresql_itself(backends: W
 
 def test_search_deploy_runs_after_the_post_deploy_migration_on_every_sync(backends: WrittenTree) -> None:
     [job] = doc(backends, "overlays/production/search-deploy.yaml", "Job")
-    assert job["metadata"]["name"] == "fedi-search-deploy"
+    assert (job["apiVersion"], job["metadata"]["name"]) == ("batch/v1", "fedi-search-deploy")
     assert job["metadata"]["annotations"] == {
         "argocd.argoproj.io/hook": "PostSync",  # after the post-deploy migration (wave 0)...
         "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",  # ...recreated on every sync

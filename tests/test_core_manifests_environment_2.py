@@ -358,8 +358,9 @@ def test_every_workload_with_more_than_one_replica_gets_a_disruption_budget(tree
     assert worker["spec"]["selector"]["matchLabels"] == {
         "app.kubernetes.io/name": "mastodon", "app.kubernetes.io/part-of": "fedi",
         "app.kubernetes.io/component": "sidekiq", "gitops-gen.io/sidekiq-worker": "default"}
-    assert worker["metadata"]["labels"]["app.kubernetes.io/component"] == "sidekiq"
-    assert budgets["fedi-web"]["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "web"
+    for name, component in (("fedi-web", "web"), ("fedi-streaming", "streaming"), ("fedi-sidekiq-default", "sidekiq")):
+        assert budgets[name]["metadata"]["labels"]["app.kubernetes.io/component"] == component
+        assert budgets[name]["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == component
     # Staging runs one web and one default worker: a budget there would block every node drain.
     staging = {b["metadata"]["name"] for b in trees["ingress"].documents("overlays/staging/disruption-budgets.yaml")}
     assert staging == {"fedi-streaming"}
