@@ -80,7 +80,7 @@ mastodon:
   localDomain: example.com
   webDomain: social.example.com
   alternateDomains: [example.org]
-  database: {host: db.example.net, preparedStatements: true}
+  database: {host: "2001:db8::5", preparedStatements: true}
   redis: {sentinel: {master: mymaster, hosts: ["sentinel.redis.svc:26380", 10.0.0.5]}}
   s3: {bucket: media, endpoint: "https://s3.example.com", region: eu-west-1, aliasHost: files.example.com}
   search: {enabled: false, host: elasticsearch}
@@ -202,7 +202,7 @@ def test_the_main_redis_behind_sentinels_has_no_host_and_keeps_dotted_and_ip_sen
     assert values["REDIS_SENTINELS"] == "sentinel.redis.svc:26380,10.0.0.5:26379"
     assert values["REDIS_SENTINEL_MASTER"] == "mymaster"
     assert "REDIS_SENTINEL_USERNAME" not in values  # unset: Mastodon uses the Redis user
-    assert values["DB_HOST"] == "db.example.net"
+    assert values["DB_HOST"] == "2001:db8::5"  # an address is used as written, not made a Service name
     assert values["PREPARED_STATEMENTS"] == "true"  # set in the spec: written even without pgbouncer
 
 
@@ -402,6 +402,7 @@ def test_each_servicemonitor_selects_the_headless_service_carrying_its_port(back
         assert service["spec"]["ports"] == [{"name": "prometheus", "port": 9400, "targetPort": "prometheus",
                                              "protocol": "TCP"}]  # the exporter's named container port
         assert service["metadata"]["labels"]["gitops-gen.io/metrics"] == component
+        assert service["metadata"]["labels"]["app.kubernetes.io/component"] == component
 
 
 def test_without_the_exporter_only_streaming_is_monitored_at_the_prometheus_default_interval(

@@ -39,9 +39,9 @@ overlays:
   staging:
     namespace: fedi-staging
     localDomain: staging.example.com
-    web: {replicas: 1}
+    web: {replicas: 1, resources: {limits: {memory: 1Gi}}}
     streaming: {resources: {requests: {cpu: 50m}, limits: {memory: 300Mi}}}
-    sidekiq: {default: {replicas: 1}}
+    sidekiq: {default: {replicas: 1, resources: {requests: {cpu: 250m}}}}
   production: {namespace: fedi}
 """
 
@@ -373,12 +373,14 @@ def test_an_overlay_patches_only_the_replicas_and_resources_it_sets(trees: dict[
     assert patched == {"patches/fedi-web.yaml", "patches/fedi-streaming.yaml", "patches/fedi-sidekiq-default.yaml"}
     [web] = trees["ingress"].documents("overlays/staging/patches/fedi-web.yaml")
     assert (web["apiVersion"], web["kind"], web["metadata"]) == ("apps/v1", "Deployment", {"name": "fedi-web"})
-    assert web["spec"] == {"replicas": 1}  # the base's resources stay
+    assert web["spec"] == {"replicas": 1, "template": {"spec": {"containers": [{
+        "name": "web", "resources": {"limits": {"memory": "1Gi"}}}]}}}
     [streaming] = trees["ingress"].documents("overlays/staging/patches/fedi-streaming.yaml")
     assert streaming["spec"] == {"template": {"spec": {"containers": [{  # merged into the container by name
         "name": "streaming", "resources": {"requests": {"cpu": "50m"}, "limits": {"memory": "300Mi"}}}]}}}
     [worker] = trees["ingress"].documents("overlays/staging/patches/fedi-sidekiq-default.yaml")
-    assert worker["spec"] == {"replicas": 1}
+    assert worker["spec"] == {"replicas": 1, "template": {"spec": {"containers": [{
+        "name": "sidekiq", "resources": {"requests": {"cpu": "250m"}}}]}}}
 
 
 def test_the_rendered_overlay_runs_the_overridden_replicas_and_resources(trees: dict[str, WrittenTree]) -> None:
