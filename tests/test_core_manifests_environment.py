@@ -397,7 +397,7 @@ def test_each_servicemonitor_selects_the_headless_service_carrying_its_port(back
         assert endpoint["port"] in {p["name"] for p in selected[0]["spec"]["ports"]}, name
     for component in ("web", "sidekiq"):
         service = services[f"fedi-{component}-metrics"]
-        assert service["spec"]["clusterIP"] == "None"  # headless: every pod is scraped
+        assert (service["apiVersion"], service["spec"]["clusterIP"]) == ("v1", "None")  # headless: every pod scraped
         assert service["spec"]["selector"]["app.kubernetes.io/component"] == component
         assert service["spec"]["ports"] == [{"name": "prometheus", "port": 9400, "targetPort": "prometheus",
                                              "protocol": "TCP"}]  # the exporter's named container port

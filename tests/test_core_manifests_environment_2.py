@@ -57,7 +57,7 @@ overlays:
   production: {namespace: mastodon}
 """
 
-# No class: the annotations tell an nginx controller; the user's own body limit wins. Media on S3.
+# No class: the annotations tell an nginx controller (F5's, or ingress-nginx); the user's own body limit wins.
 ANNOTATED = """\
 drift: {ci: none}
 mastodon:
@@ -68,6 +68,8 @@ expose:
 overlays:
   production: {namespace: mastodon}
 """
+ANNOTATED_INGRESS_NGINX = ANNOTATED.replace("nginx.org/client-max-body-size",
+                                            "nginx.ingress.kubernetes.io/proxy-body-size")
 
 NODEPORT = """\
 drift: {ci: none}
@@ -89,8 +91,9 @@ overlays:
   production: {namespace: mastodon}
 """
 
-SPECS = {"ingress": INGRESS, "traefik": TRAEFIK, "annotated": ANNOTATED, "nodeport": NODEPORT,
-         "cluster_ip": CLUSTER_IP}
+SPECS = {"ingress": INGRESS, "traefik": TRAEFIK, "annotated": ANNOTATED,
+         "annotated_ingress_nginx": ANNOTATED_INGRESS_NGINX,
+         "nodeport": NODEPORT, "cluster_ip": CLUSTER_IP}
 
 
 @pytest.fixture(scope=_scope)
@@ -143,6 +146,8 @@ def test_nginx_controllers_get_mastodons_upload_limit_beside_the_users_annotatio
     assert annotated["metadata"]["annotations"] == {"nginx.ingress.kubernetes.io/proxy-body-size": "99m",
                                                     "nginx.org/client-max-body-size": "500m"}  # the user's wins
     assert "ingressClassName" not in annotated["spec"]  # unset: the cluster's default class
+    assert ingress(trees["annotated_ingress_nginx"])["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/proxy-body-size": "500m", "nginx.org/client-max-body-size": "99m"}
 
 
 def test_another_controller_gets_no_annotations_and_a_certificate_named_after_the_app(
