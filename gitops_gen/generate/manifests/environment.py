@@ -17,20 +17,19 @@ from gitops_gen.generate.manifests.common import (
 from gitops_gen.generate.manifests.pods import uses_shared_volume
 from gitops_gen.generate.manifests.workloads import STREAMING_PORT, WEB_PORT
 from gitops_gen.spec.metrics import otel_config
-from gitops_gen.spec.model import ComponentOverride, Resources, Spec
+from gitops_gen.spec.model import ComponentOverride, Spec
 from gitops_gen.spec.model import Ingress as IngressSettings
 from gitops_gen.spec.routing import federation_config
 
 
 @dataclass(frozen=True)
 class Workload:
-    """A Deployment as one overlay runs it: its name, selector, container and effective settings."""
+    """A Deployment as one overlay runs it: its name, selector, container and effective replicas."""
 
     name: str
     component: str
     container: str
     replicas: int
-    resources: Resources
     selector: dict[str, str]
     override: ComponentOverride  # what this overlay sets itself (empty when it sets nothing)
 
@@ -40,25 +39,23 @@ class Workload:
 
 
 def workloads(spec: Spec, overlay: str) -> list[Workload]:
-    """Every Deployment of ``overlay`` with the overlay's replicas and resources applied."""
+    """Every Deployment of ``overlay`` with the overlay's replicas applied (its resources: ``override``)."""
     n, env = names(spec), spec.overlays[overlay]
 
-    def effective(component: str, name: str, container: str, replicas: int, res: Resources,
-                  override: ComponentOverride | None, selector: dict[str, str]) -> Workload:
+    def effective(component: str, name: str, container: str, replicas: int, override: ComponentOverride | None,
+                  selector: dict[str, str]) -> Workload:
         over = override or ComponentOverride()
-        return Workload(name, component, container,
-                        over.replicas if over.replicas is not None else replicas,
-                        over.resources or res, selector, over)
+        return Workload(name, component, container, over.replicas if over.replicas is not None else replicas,
+                        selector, over)
 
     found = [
-        effective("web", n.workload("web"), "web", spec.web.replicas, spec.web.resources, env.web,
-                  selector_labels(spec, "web")),
-        effective("streaming", n.workload("streaming"), "streaming", spec.streaming.replicas,
-                  spec.streaming.resources, env.streaming, selector_labels(spec, "streaming")),
+        effective("web", n.workload("web"), "web", spec.web.replicas, env.web, selector_labels(spec, "web")),
+        effective("streaming", n.workload("streaming"), "streaming", spec.streaming.replicas, env.streaming,
+                  selector_labels(spec, "streaming")),
     ]
     for worker in spec.sidekiq:
         selector = {**selector_labels(spec, "sidekiq"), "gitops-gen.io/sidekiq-worker": worker.name}
-        found.append(effective("sidekiq", n.sidekiq(worker.name), "sidekiq", worker.replicas, worker.resources,
+        found.append(effective("sidekiq", n.sidekiq(worker.name), "sidekiq", worker.replicas,
                                env.sidekiq.get(worker.name), selector))
     return found
 

@@ -96,9 +96,8 @@ def _service_monitor(spec: Spec, component: str, selector: dict[str, str], port:
 
 def objects(spec: Spec) -> list[KubeObject]:
     """``base/metrics.yaml``: the metrics Services, and the ServiceMonitors when asked for."""
-    found: list[KubeObject] = []
     exporters = ("web", "sidekiq") if spec.metrics.prometheus.enabled else ()
-    found += [_metrics_service(spec, component) for component in exporters]
+    found: list[KubeObject] = [_metrics_service(spec, component) for component in exporters]
     if spec.metrics.service_monitor.enabled:
         part_of = {"app.kubernetes.io/part-of": spec.name}
         found += [_service_monitor(spec, component, {**part_of, METRICS_LABEL: component}, PORT_NAME)
