@@ -9,10 +9,12 @@ fast enough to run for each mutant of ``generate/manifests`` (benchmarks/mutatio
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import pytest
 import yaml
 
 from gitops_gen.generate import tree
@@ -20,6 +22,15 @@ from gitops_gen.spec.load import parse_spec
 from tests.helpers import kustomize_build
 
 REPO_URL = "https://git.example.org/ops/mastodon.git"
+
+
+def tree_scope(fixture_name: str, config: pytest.Config) -> Literal["function", "module"]:
+    """The scope of a fixture that builds a tree: ``@pytest.fixture(scope=tree_scope)``.
+
+    mutmut credits a function to the tests during which it ran: a tree built once per module would be credited to
+    the first test alone, and a mutant would then skip the tests that read it. So while mutmut maps the tests
+    ("stats"), each test builds its own tree; otherwise one per module, to keep a mutant's run short."""
+    return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
 
 
 @dataclass

@@ -6,20 +6,11 @@ exporter and its ServiceMonitors. Each test killed mutants of benchmarks/mutatio
 
 from __future__ import annotations
 
-import os
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
-from tests.core_trees import WrittenTree, written_tree
-
-
-def _scope(fixture_name: str, config: pytest.Config) -> Literal["function", "module"]:
-    # mutmut credits a function to the tests during which it ran: a tree built once per module would be credited
-    # to the first test alone, and a mutant would then skip the tests that read it. So while mutmut maps the
-    # tests ("stats"), each test builds its own tree; otherwise one per module, to keep a mutant's run short.
-    return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
-
+from tests.core_trees import WrittenTree, tree_scope, written_tree
 
 # Every backend switched on, in two overlays with namespaces of their own and a staging that runs less.
 BACKENDS = """\
@@ -110,17 +101,17 @@ overlays:
 """
 
 
-@pytest.fixture(scope=_scope)
+@pytest.fixture(scope=tree_scope)
 def backends(tmp_path_factory: pytest.TempPathFactory) -> WrittenTree:
     return written_tree(BACKENDS, tmp_path_factory.mktemp("backends"))
 
 
-@pytest.fixture(scope=_scope)
+@pytest.fixture(scope=tree_scope)
 def s3(tmp_path_factory: pytest.TempPathFactory) -> WrittenTree:
     return written_tree(S3_SENTINELS, tmp_path_factory.mktemp("s3"))
 
 
-@pytest.fixture(scope=_scope)
+@pytest.fixture(scope=tree_scope)
 def plain(tmp_path_factory: pytest.TempPathFactory) -> WrittenTree:
     return written_tree(PLAIN, tmp_path_factory.mktemp("plain"))
 

@@ -5,21 +5,12 @@ survived before."""
 
 from __future__ import annotations
 
-import os
 import re
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
-from tests.core_trees import WrittenTree, written_tree
-
-
-def _scope(fixture_name: str, config: pytest.Config) -> Literal["function", "module"]:
-    # mutmut credits a function to the tests during which it ran: a tree built once per module would be credited
-    # to the first test alone, and a mutant would then skip the tests that read it. So while mutmut maps the
-    # tests ("stats"), each test builds its own tree; otherwise one per module, to keep a mutant's run short.
-    return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
-
+from tests.core_trees import WrittenTree, tree_scope, written_tree
 
 INGRESS = """\
 drift: {ci: none}
@@ -96,7 +87,7 @@ SPECS = {"ingress": INGRESS, "traefik": TRAEFIK, "annotated": ANNOTATED,
          "nodeport": NODEPORT, "cluster_ip": CLUSTER_IP}
 
 
-@pytest.fixture(scope=_scope)
+@pytest.fixture(scope=tree_scope)
 def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, WrittenTree]:
     return {name: written_tree(spec, tmp_path_factory.mktemp(name)) for name, spec in SPECS.items()}
 
@@ -206,7 +197,7 @@ def blocks(block: Block, name: str) -> dict[str, Block]:
     return {" ".join(entry[1]): entry[2] for entry in block if entry[0] == name and len(entry) == 3}
 
 
-@pytest.fixture(scope=_scope)
+@pytest.fixture(scope=tree_scope)
 def nginx_conf(trees: dict[str, WrittenTree]) -> Block:
     return parse_nginx(trees["nodeport"].text("overlays/production/nginx.conf"))
 
