@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any, get_args, get_origin
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -47,8 +47,9 @@ def _user_location(loc: tuple[str | int, ...], lines: dict[yamlio.FieldPath, int
 
 
 def _is_pydantic_branch(part: str | int) -> bool:
-    # Union branches show up in locations as their type names (`str`, `float`, `function-after[...]`).
-    return isinstance(part, str) and (part in {"str", "int", "float", "Queue"} or "[" in part)
+    # Union branches show up in locations as their type names (`str`, `function-after[...]`). The spec's only
+    # union of plain types is a quantity's `str | int | float`, and the first error is always its `str` branch's.
+    return isinstance(part, str) and (part == "str" or "[" in part)
 
 
 def field_path(location: tuple[str | int, ...]) -> str:
@@ -86,7 +87,7 @@ def _known_keys(location: tuple[str | int, ...]) -> list[str]:
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part or n == part), None)
         if field is None:
             return []
-        keyed = any(get_origin(t) is dict for t in (field.annotation, *get_args(field.annotation)))
+        keyed = get_origin(field.annotation) is dict  # overlays: no mapping of models is optional
         model = _model_of(field.annotation)
         if model is None:
             return []
