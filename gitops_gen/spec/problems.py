@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,7 +30,7 @@ def spec_error(error: ValidationError, source: str, lines: dict[yamlio.FieldPath
         hint = difflib.get_close_matches(unknown, known, n=1, cutoff=0.6)
         problem = f"unknown field {unknown!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
         problem += f" (known fields here: {', '.join(known)})" if known and not hint else ""
-    elif first["type"] in ("int_type", "greater_than", "greater_than_equal", "less_than_equal", "int_parsing"):
+    elif first["type"] in ("int_type", "greater_than", "greater_than_equal", "less_than_equal"):  # strict ints
         problem = f"{problem} (got {first.get('input')!r})"
     return SpecError(source, problem, line=line, field=field or None)
 
@@ -97,7 +97,7 @@ def _known_keys(location: tuple[str | int, ...]) -> list[str]:
 def _model_of(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    for argument in getattr(annotation, "__args__", ()) or ():
+    for argument in get_args(annotation):
         found = _model_of(argument)
         if found is not None:
             return found
