@@ -170,10 +170,11 @@ def secrets_role(watched: str, account_namespace: str, name: str = NAME) -> list
 
 def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url: str, overlays: Sequence[str],
                       schedule: str = "17 */6 * * *", instance: str | None = None,
-                      watched: str | None = None, cache_claim: str | None = None, tree: str = ""
-                      ) -> list[KubeObject]:
+                      watched: str | None = None, cache_claim: str | None = None, tree: str = "",
+                      branch: str = "main") -> list[KubeObject]:
     """Everything the in-cluster drift check needs, in apply order; named after ``instance`` (``<name>-<env>``,
-    see ``object_name``) when given. ``watched`` is the overlay's namespace (default: the job's)."""
+    see ``object_name``) when given. ``watched`` is the overlay's namespace (default: the job's); ``branch`` is
+    the branch the sync engines follow (``gitops.revision``), which the job clones."""
     name = object_name(instance) if instance else NAME
     return [
         cluster_role(name=name),
@@ -181,5 +182,5 @@ def drift_job_objects(namespace: str, *, kube_version: str, image: str, repo_url
         cluster_role_binding(namespace, name),
         *secrets_role(watched or namespace, namespace, name),
         cron_job(namespace, kube_version=kube_version, image=image, repo_url=repo_url, overlays=overlays,
-                 schedule=schedule, name=name, cache_claim=cache_claim, tree=tree),
+                 schedule=schedule, branch=branch, name=name, cache_claim=cache_claim, tree=tree),
     ]

@@ -64,7 +64,7 @@ def cluster_files(spec: Spec, overlay: str, repo_url: str | None, tree: str = ""
             in_cluster.namespace or spec.overlay_namespace(overlay), kube_version=spec.kube_version,
             image=in_cluster.image, repo_url=_repo_url(spec, repo_url), overlays=[overlay],
             schedule=spec.drift.schedule, instance=f"{spec.name}-{overlay}", watched=spec.overlay_namespace(overlay),
-            cache_claim=in_cluster.cache_volume, tree=tree)
+            cache_claim=in_cluster.cache_volume, tree=tree, branch=spec.gitops.revision)
         root = f"clusters/{overlay}/drift"
         files[f"{root}/kustomization.yaml"] = [{"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                                 "kind": "Kustomization", "resources": ["drift-check.yaml"]}]
