@@ -168,6 +168,7 @@ def test_the_job_may_only_list_secrets_and_only_in_the_overlays_namespace(in_clu
     assert {k: objects["ServiceAccount"]["metadata"][k] for k in ("name", "namespace")} == {
         "name": name, "namespace": "drift"}
     binding = objects["ClusterRoleBinding"]
+    assert binding["apiVersion"] == "rbac.authorization.k8s.io/v1"
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
     assert binding["subjects"] == [account] and binding["metadata"]["name"] == name
     role, role_binding = objects["Role"], objects["RoleBinding"]
@@ -205,7 +206,7 @@ def test_without_an_instance_the_objects_share_one_name_and_watch_the_jobs_names
     job = objects[-1]["spec"]
     assert job["schedule"] == "17 */6 * * *"
     container = job["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][3:7] == ["--overlay", "a", "--overlay", "b"]
+    assert container["args"][1:7] == ["--repo", "/work/repo", "--overlay", "a", "--overlay", "b"]
     with pytest.raises(ValueError, match="at least one overlay"):
         drift_job.cron_job("ops", kube_version="1.30", image="i", repo_url="https://h/r.git", overlays=[])
 
