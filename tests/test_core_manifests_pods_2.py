@@ -175,6 +175,8 @@ def test_every_object_is_named_after_the_spec_and_carries_the_tracking_labels(tu
         assert labels["app.kubernetes.io/name"] == "mastodon", meta["name"]
         assert labels["app.kubernetes.io/part-of"] == "fedi", meta["name"]
         assert labels["app.kubernetes.io/managed-by"] == "gitops-gen", meta["name"]
+        # the overlay's instance, so that two overlays in one cluster are told apart
+        assert labels["app.kubernetes.io/instance"] == "fedi-production", meta["name"]
     components = {o["metadata"]["name"]: o["metadata"]["labels"]["app.kubernetes.io/component"]
                   for o in tuned.rendered(PROD) if o["kind"] in ("Deployment", "Service")}
     assert components == {"fedi-web": "web", "fedi-streaming": "streaming", "fedi-sidekiq-main": "sidekiq",
