@@ -52,13 +52,13 @@ def container_security(*, read_only_root: bool) -> KubeObject:
             "readOnlyRootFilesystem": read_only_root}
 
 
-def harden(pod: KubeObject, *, uid: int, fs_group: int | None = None, read_only_root: bool = False) -> KubeObject:
+def harden(pod: KubeObject, *, uid: int, fs_group: int | None = None, read_only_root: bool) -> KubeObject:
     """Give ``pod`` (a pod spec) and each of its containers the restricted profile, in place; returns ``pod``.
 
     ``fs_group`` makes mounted volumes writable by that group (the Mastodon images' own gid for the media
     volume). What a container already says in its ``securityContext`` is kept unless the profile sets it.
 
-    >>> pod = harden({"containers": [{"name": "app"}]}, uid=991)
+    >>> pod = harden({"containers": [{"name": "app"}]}, uid=991, read_only_root=False)
     >>> pod["securityContext"]["seccompProfile"], pod["containers"][0]["securityContext"]["capabilities"]
     ({'type': 'RuntimeDefault'}, {'drop': ['ALL']})
     """
