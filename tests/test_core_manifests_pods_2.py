@@ -111,6 +111,7 @@ def test_argocd_runs_pre_as_a_sync_hook_after_its_prerequisites_and_post_after_s
 
 def test_the_service_account_mounts_no_token(tuned: WrittenTree) -> None:
     account = tuned.object(PROD, "ServiceAccount", "fedi")
+    assert account["apiVersion"] == tuned.object(PROD, "Service", "fedi-web")["apiVersion"] == "v1"  # the core group
     assert account["automountServiceAccountToken"] is False  # Mastodon never calls the Kubernetes API
     assert account["metadata"]["labels"]["app.kubernetes.io/component"] == "serviceaccount"
 
