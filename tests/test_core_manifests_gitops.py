@@ -258,18 +258,25 @@ def test_unknown_engines_and_bad_sync_parameters_are_refused_naming_the_field() 
          "repo_url: empty; give the URL the sync engine clones the repository from"),
         (lambda: sync.ArgoCDOptions(namespace="Argo"), "argocd namespace: 'Argo' is not a DNS label"),
         (lambda: sync.ArgoCDOptions(retry_max_backoff="later"), "argocd retry_max_backoff: 'later' is not a dur"),
-        (lambda: sync.ArgoCDOptions(retry_limit=0), "argocd retry_limit and retry_factor: must be at least 1"),
+        (lambda: sync.ArgoCDOptions(retry_backoff="soon"),
+         r"^argocd retry_backoff: 'soon' is not a duration like 10s$"),
+        (lambda: sync.ArgoCDOptions(retry_limit=0), "^argocd retry_limit and retry_factor: must be at least 1$"),
         (lambda: sync.ArgoCDOptions(retry_factor=0), "retry_factor: must be at least 1"),
         (lambda: sync.FluxOptions(namespace="flux_system"), "flux namespace: 'flux_system' is not a DNS label"),
         (lambda: sync.FluxOptions(migration_timeout="1d"), "flux migration_timeout: '1d' is not a duration like"),
         (lambda: sync.FluxOptions(source_interval="1"), "flux source_interval"),
-        (lambda: sync.StageComponents(post_migrate=()), "pre_migrate and post_migrate must be non-empty"),
+        (lambda: sync.StageComponents(post_migrate=()), "^stage components: pre_migrate and post_migrate must be "
+         "non-empty, and the stages' components disjoint$"),
         (lambda: sync.StageComponents(pre_migrate=()), "pre_migrate and post_migrate must be non-empty"),
         (lambda: sync.StageComponents(after_migrate=("config",)), "disjoint"),
     ]
     for make, message in refused:
         with pytest.raises(InputError, match=message):
             make()
+    # Without components that every stage shares, no stage creates anything only when it is missing.
+    target = sync.SyncTarget(name="m", env="p", namespace="m", repo_url="x")
+    staged = sync.flux_kustomizations(target, components=sync.StageComponents(referenced=()))
+    assert [len(stage["spec"]["patches"]) for stage in staged] == [1, 1, 1]
     # The limits themselves are allowed.
     assert sync.ArgoCDOptions(retry_limit=1, retry_factor=1, retry_backoff="1h30m").retry_limit == 1
     assert sync.FluxOptions(interval="1.5h", timeout="500ms").interval == "1.5h"

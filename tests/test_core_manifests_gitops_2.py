@@ -366,6 +366,7 @@ def test_a_file_that_is_no_generated_workflow_has_no_tree(text: str) -> None:
 @pytest.mark.parametrize(("text", "includes"), [
     ("include:\n  - local: /apps/m/drift.gitlab-ci.yml\n  - ci/x.yml\n", {"apps/m/drift.gitlab-ci.yml", "ci/x.yml"}),
     ("include: /apps/m/drift.gitlab-ci.yml\n", {"apps/m/drift.gitlab-ci.yml"}),
+    ("include: [{local: //X/ci.yml}]\n", {"X/ci.yml"}),  # only the leading slashes go
     ("include: {remote: 'https://example.org/x.yml'}\n", set()),
     ("stages: [test]\n", set()), ("- a\n", set()), ("include: [", set())])
 def test_the_local_files_a_gitlab_ci_file_includes(text: str, includes: set[str]) -> None:
